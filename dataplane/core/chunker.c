@@ -380,10 +380,10 @@ static size_t rf_ts_hunt(struct rf_chunker *c, const uint8_t *data, size_t len)
 		memcpy(c->carry + c->carry_len, data + used, n);
 		c->carry_len += (uint16_t)n;
 		used += n;
-		for (i = 0; i < c->carry_len &&
-			    !rf_ts_may_lock(c->carry + i, c->carry_len - i);
-		     i++)
-			;
+		i = 0;
+		while (i < c->carry_len &&
+		       !rf_ts_may_lock(c->carry + i, c->carry_len - i))
+			i++;
 		rf_carry_drop(c, i);
 		if (c->carry_len > RF_TS_LOCK_SPAN) {
 			c->synced = true;

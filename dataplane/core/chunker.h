@@ -47,7 +47,7 @@
  *
  * Accounting: once flushed, bytes_in == emitted bytes + garbage_bytes, and
  * in TS mode emitted bytes == packets * RF_TS_PACKET. In between, at most
- * 2 * chunk size + (RF_TS_SYNC_PACKETS - 1) * RF_TS_PACKET bytes are held.
+ * twice the chunk size is held (pending chunk and carry).
  */
 #ifndef RF_CHUNKER_H
 #define RF_CHUNKER_H

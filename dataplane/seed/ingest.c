@@ -346,6 +346,11 @@ static void *rf_ingest_main(void *arg)
 		rf_ingest_lost(in);
 		rf_ingest_sleep(in, rf_backoff_next(&in->backoff, randombytes_random()));
 	}
+	/* shutting down: what is pending is stream data too */
+	if (in->chunker_ready) {
+		rf_chunker_flush(&in->chunker, rf_ingest_emit, in);
+		rf_ingest_sync_stats(in);
+	}
 	return NULL;
 }
 

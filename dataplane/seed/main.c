@@ -365,6 +365,7 @@ int main(int argc, char **argv)
 
 		if (rf_ingest_start(&ingests[i], &cfg, err, sizeof(err)) != 0) {
 			fprintf(stderr, "rawflow-seed: %s\n", err);
+			rc = 2;
 			goto stop;
 		}
 		rf_info("stream %s: ingesting %s", keys[i].id_hex, o.sources[i]);

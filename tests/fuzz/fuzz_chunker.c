@@ -18,7 +18,7 @@
  *    contiguous block of the stream, in order, never overlapping: garbage
  *    is only ever dropped, never passed on or reordered;
  *    a RAP chunk begins with a PAT packet (PID 0, section start);
- *  - bytes mode: the chunks concatenated are the stream, no flags;
+ *  - bytes mode: the chunks concatenated are the stream, never RAP;
  *  - RF_FLAG_DATA_DISCONT is on exactly the first chunk after each
  *    discontinuity; stats count chunks, RAPs and discontinuities exactly;
  *  - accounting: bytes held (bytes_in - emitted - garbage) stay within
@@ -169,7 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0; /* too short, or nothing but discontinuities */
 	ts = !(data[0] & BYTES_MODE);
 	if (rf_chunker_init(&k.c, ts ? RF_CHUNKER_TS : RF_CHUNKER_BYTES,
-			    1 + (data[0] & 0x3F) % 7,
+			    1 + (data[0] & 0x1F) % 7,
 			    1 + rf_get16(data + 1) % RF_CHUNK_MAX))
 		abort();
 	pre = ts && data[0] & TABLES ? TABLES_LEN : 0;

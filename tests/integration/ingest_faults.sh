@@ -34,17 +34,24 @@ stat_of() { json_field "$WORK/$1/stats.json" "$2"; }
 record_of() { echo "$WORK/$1/$(stat_of "$1" stream_id)"; }
 
 # ---- the source is killed mid-stream and comes back ----
+# listening: ffmpeg -listen serves one client, so look without connecting
+listening() { ss -ltn "sport = :$1" | grep -q LISTEN; }
+
 PORT=$(free_port)
-seed_run restart "http://127.0.0.1:$PORT/live.ts"
 ffmpeg_live 30 -f tee "[f=mpegts]$WORK/sent1.ts|[f=mpegts:listen=1]http://127.0.0.1:$PORT/live.ts" \
 	2>/dev/null &
 FF=$!
+wait_for 10 listening $PORT
+seed_run restart "http://127.0.0.1:$PORT/live.ts"
 sleep 5
-kill -9 $FF; wait $FF 2>/dev/null
+kill_tree 9 $FF; wait $FF 2>/dev/null
 sleep 2
-RETURN_AT=$(date +%s.%N)
 ffmpeg_live 5 -f tee "[f=mpegts]$WORK/sent2.ts|[f=mpegts:listen=1]http://127.0.0.1:$PORT/live.ts" \
-	2>/dev/null
+	2>/dev/null &
+FF=$!
+wait_for 10 listening $PORT
+RETURN_AT=$(date +%s.%N)
+wait $FF
 sleep 1
 check "restart: seed stops cleanly" seed_stop
 REC=$(record_of restart)
@@ -53,7 +60,10 @@ import sys
 rec, s1, s2 = (open(f, 'rb').read() for f in sys.argv[1:4])
 head = rec[:len(rec) - len(s2)]
 print(f'# {len(head)} bytes before the restart, {len(s2)} after')
-sys.exit(0 if rec.endswith(s2) and len(head) > 500000 and s1.startswith(head) else 1)
+# ffmpeg died by SIGKILL with up to 32 KiB unwritten to sent1.ts: compare
+# what both have
+n = min(len(head), len(s1))
+sys.exit(0 if rec.endswith(s2) and n > 500000 and head[:n] == s1[:n] else 1)
 PY
 check "restart: the gap is marked as a discontinuity" python3 - "$REC.idx" "$(stat -c %s "$WORK/sent2.ts")" <<'PY'
 import sys
@@ -74,7 +84,7 @@ back = now.replace(hour=int(h), minute=int(m), second=0, microsecond=0).timestam
 print(f'# back {back - ret:.2f} s after the source returned')
 sys.exit(0 if 0 <= back - ret <= 2.0 else 1)
 PY
-check "restart: the outage is logged once" test "$(grep -c 'serving what is buffered' "$WORK/restart/seed.log")" -eq 1
+check "restart: the outage is logged once" test "$(awk '/source back/ { exit } /serving what is buffered/ { n++ } END { print n + 0 }' "$WORK/restart/seed.log")" -eq 1
 
 # ---- a scriptable HTTP source for the rest ----
 make_ts 6 "$WORK/media.ts" 2>/dev/null

@@ -18,7 +18,7 @@ at_exit "kill $!"
 ffmpeg_live 18 -f hls -hls_time 1 -hls_list_size 3 \
 	-hls_segment_filename "$HLS/seg%03d.ts" "$HLS/live.m3u8" 2>"$WORK/ffmpeg.log" &
 FF=$!
-at_exit "kill $FF"
+at_exit "kill_tree TERM $FF"
 wait_for 10 test -s "$HLS/live.m3u8" || { not_ok "ffmpeg wrote a playlist"; finish; }
 
 "$SEED" --source "http://127.0.0.1:$PORT/live.m3u8" --record "$REC" \
@@ -28,7 +28,7 @@ SEED_PID=$!
 at_exit "kill $SEED_PID"
 wait $FF
 sleep 4 # the seed polls the last playlist state
-kill -INT $SEED_PID
+kill -INT $SEED_PID 2>/dev/null
 wait $SEED_PID
 check "rawflow-seed exits cleanly" test $? -eq 0
 

@@ -48,6 +48,13 @@ skip_all() {
 	exit 0
 }
 
+# kill_tree SIGNAL PID: PID and its children (a function run with & is a
+# subshell whose child is the real process)
+kill_tree() {
+	pkill "-$1" -P "$2" 2>/dev/null
+	kill "-$1" "$2" 2>/dev/null
+}
+
 # A free TCP/UDP port on loopback.
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -587,13 +587,15 @@ Test(chunker, newer_pat_ends_the_hold)
 	ts_nulls(5);
 	ts_pat();
 	ts_pmt();
+	ts_null();
 	ts_pat(); /* the latest PAT before the keyframe */
 	ts_pmt();
 	ts_key();
 	run_all();
-	cr_assert_eq(out.n, 2);
-	assert_chunk(0, 0, 7, 0);
-	assert_chunk(1, 7, 3, RF_FLAG_DATA_RAP);
+	cr_assert_eq(out.n, 3);
+	assert_chunk(0, 0, 7, 0); /* the held chunk, as it was */
+	assert_chunk(1, 7, 1, 0);
+	assert_chunk(2, 8, 3, RF_FLAG_DATA_RAP);
 }
 
 Test(chunker, flush_while_holding)
@@ -684,6 +686,32 @@ Test(chunker, pat_that_does_not_fit_is_ignored)
 	run_all();
 	cr_assert_eq(out.n, 1);
 	cr_assert_eq(out.flags[0], 0);
+}
+
+Test(chunker, malformed_tables_are_ignored)
+{
+	static const uint8_t idr[] = { 0, 0, 1, 0x65 };
+	uint8_t *p;
+
+	/* a PAT that does not apply yet (current_next_indicator 0) */
+	ts_pat()[10] &= 0xFE;
+	ts_pmt();
+	ts_key();
+	/* a PMT whose stream loop runs past its section: no video */
+	ts_pat();
+	p = ts_pmt();
+	rf_put16(p + 5 + 3 + 12 + 3, 0xF000 | 40); /* audio ES_info_length */
+	ts_key();
+	/* tables fine, but the PES lacks its start code */
+	ts_pat();
+	ts_pmt();
+	p = ts_pes(false, idr, sizeof(idr));
+	p[4 + 2] = 2;
+	ts_nulls(5);
+	run_all();
+	cr_assert_eq(ch.stats.raps, 0);
+	cr_assert_eq(out.len, npk * PKT);
+	cr_assert_arr_eq(out.data, stream, out.len);
 }
 
 Test(chunker, corrupt_packets_are_passed_not_read)
@@ -906,6 +934,23 @@ Test(chunker, pcr_discontinuity_indicator_restarts)
 	i++;
 	pcr0 += RF_PCR_HZ;
 	pcr_stream(&pcr0, &i, 1000000, 0.5, 10);
+	assert_rate(1000000);
+}
+
+Test(chunker, pcr_measure_restarts_when_sync_is_lost)
+{
+	uint64_t pcr0 = 0;
+	size_t i = 0;
+
+	tables(&i);
+	pcr_stream(&pcr0, &i, 1000000, 1.5, 10);
+	assert_rate(1000000);
+	/* 100 packets lost, and a piece of one: sync is lost */
+	i += 100;
+	npk = 0;
+	rf_chunker_feed(&ch, ts_null(), 50, discard, NULL);
+	pcr_stream(&pcr0, &i, 1000000, 0.5, 10);
+	cr_assert_eq(ch.stats.resyncs, 1);
 	assert_rate(1000000);
 }
 
