@@ -273,6 +273,7 @@ static void rf_ingest_lost(struct rf_ingest *in)
 
 	if (was_up) {
 		rf_ingest_gap(in);
+		rf_ingest_sync_stats(in);
 		in->down_since_ms = rf_now_ms();
 	}
 	pthread_mutex_lock(&in->lock);

@@ -41,7 +41,7 @@ static void rf_make_ts(uint8_t *buf, size_t packets)
 
 		memset(p, 0xa5, RF_TS_PACKET);
 		p[0] = RF_TS_SYNC;
-		pid = at == 0 ? 0 : at == 1 ? 0x1000 : (i % 7 == 3 ? 0x101 : 0x100);
+		pid = at == 0 ? 0 : at == 1 ? 0x1000 : at == 2 ? 0x100 : i % 7 == 3 ? 0x101 : 0x100;
 		p[1] = (uint8_t)(pid >> 8);
 		p[2] = (uint8_t)pid;
 		p[3] = 0x10 | (i & 0xf);
