@@ -86,3 +86,43 @@ int rf_keyfile_load(const char *path, bool create, struct rf_stream_key *key,
 	sodium_memzero(line, sizeof(line));
 	return 0;
 }
+
+int rf_token_keys_load(const char *path, struct rf_token_keys *keys, char *err,
+		       size_t errlen)
+{
+	char line[512], hex[128];
+	unsigned id, lineno = 0, count = 0;
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		snprintf(err, errlen, "cannot open token keys %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	memset(keys, 0, sizeof(*keys));
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		line[strcspn(line, "#\r\n")] = '\0';
+		if (strspn(line, " \t") == strlen(line))
+			continue;
+		if (sscanf(line, "%u %127s", &id, hex) != 2 || id > 255 ||
+		    strlen(hex) != 2 * RF_SECRET_LEN ||
+		    sodium_hex2bin(keys->key[id], RF_SECRET_LEN, hex, strlen(hex), NULL, &n, NULL) != 0 ||
+		    n != RF_SECRET_LEN) {
+			snprintf(err, errlen, "%s line %u: expected \"KEYID HEX\" with KEYID 0..255 and %d hex digits",
+				 path, lineno, 2 * RF_SECRET_LEN);
+			fclose(f);
+			sodium_memzero(keys, sizeof(*keys));
+			return -EINVAL;
+		}
+		keys->present[id] = 1;
+		count++;
+	}
+	fclose(f);
+	sodium_memzero(hex, sizeof(hex));
+	if (count == 0) {
+		snprintf(err, errlen, "%s holds no token key", path);
+		return -EINVAL;
+	}
+	return 0;
+}

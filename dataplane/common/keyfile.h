@@ -25,6 +25,11 @@ struct rf_stream_key {
 int rf_keyfile_load(const char *path, bool create, struct rf_stream_key *key,
 		    char *err, size_t errlen);
 
+/* Join-token keys: one "KEYID HEX" line per key (KEYID 0..255, HEX 64 hex
+ * digits); '#' starts a comment. 0 or -errno with err set. */
+int rf_token_keys_load(const char *path, struct rf_token_keys *keys, char *err,
+		       size_t errlen);
+
 /* A fresh key that lives only in memory. */
 void rf_stream_key_ephemeral(struct rf_stream_key *key);
 

@@ -35,6 +35,9 @@ struct rf_ingest {
 	struct rf_chunk_store *cur;
 	void *probe_mem;
 	struct rf_chunk_store *store;  /* published with release */
+	struct rf_sig_ring *signer;    /* the ingest thread's own pointer ... */
+	struct rf_sig_ring *sigs;      /* ... published before store */
+	void *sig_mem;
 	void *store_mem;
 	size_t store_bytes;
 	uint64_t first_byte_ms;
@@ -84,6 +87,25 @@ static void rf_ingest_emit(void *ctx, const uint8_t *payload, uint16_t len,
 
 	/* cannot fail: len <= chunk size <= the store's chunk_max */
 	rf_chunk_store_append(in->cur, payload, len, flags);
+	if (in->signer) /* the probe's chunks are signed when they move */
+		rf_sig_ring_add(in->signer, rf_chunk_store_next(in->cur) - 1, flags,
+				payload, len);
+}
+
+/* A signature ring that covers every group the store can hold. */
+static struct rf_sig_ring *rf_ingest_sig_ring(struct rf_ingest *in, uint32_t slots)
+{
+	uint32_t groups = 2;
+	size_t bytes;
+
+	while (groups < slots / in->cfg.group_size + 2)
+		groups <<= 1;
+	bytes = rf_sig_ring_size(groups, in->cfg.group_size);
+	in->sig_mem = malloc(bytes);
+	if (!in->sig_mem)
+		return NULL;
+	return rf_sig_ring_init(in->sig_mem, bytes, groups, in->cfg.group_size,
+				in->cfg.stream_id, in->cfg.seckey);
 }
 
 void rf_ingest_set_mode(struct rf_ingest *in, enum rf_chunker_mode mode)
@@ -165,18 +187,32 @@ static void rf_ingest_size_store(struct rf_ingest *in, uint64_t bitrate)
 		s = in->cur;
 		bytes = rf_chunk_store_size(RF_PROBE_SLOTS, in->chunk_max);
 		slots = RF_PROBE_SLOTS;
+		in->signer = rf_ingest_sig_ring(in, slots);
+		for (seq = rf_chunk_store_oldest(s); in->signer && seq != rf_chunk_store_next(s); seq++) {
+			const struct rf_chunk *c = rf_chunk_store_get(s, seq);
+
+			rf_sig_ring_add(in->signer, seq, c->flags, c->payload, c->len);
+		}
 	} else {
+		in->cur = s;
+		in->signer = rf_ingest_sig_ring(in, slots);
 		for (seq = rf_chunk_store_oldest(probe);
 		     seq != rf_chunk_store_next(probe); seq++) {
 			const struct rf_chunk *c = rf_chunk_store_get(probe, seq);
 
-			rf_chunk_store_append(s, c->payload, c->len, c->flags);
+			rf_ingest_emit(in, c->payload, c->len, c->flags);
 		}
 		free(in->probe_mem);
 		in->probe_mem = NULL;
 		in->store_bytes = bytes;
 	}
+	if (!in->signer) {
+		rf_err("%s: cannot allocate the signature ring: chunks go unsigned and unserved",
+		       in->cfg.name);
+		return;
+	}
 	in->cur = s;
+	__atomic_store_n(&in->sigs, in->signer, __ATOMIC_RELEASE);
 	__atomic_store_n(&in->store, s, __ATOMIC_RELEASE);
 	rf_info("%s: %.2f Mbit/s measured; store of %u chunks (%.1f s, %.1f MiB) in %s",
 		in->cfg.name, bitrate / 1e6, slots,
@@ -233,10 +269,19 @@ void rf_ingest_feed(struct rf_ingest *in, const uint8_t *data, size_t len)
 	rf_ingest_sync_stats(in);
 }
 
+/* Sign the group in progress as it is: the source paused or ended, and
+ * peers must be able to verify the chunks before the pause. */
+static void rf_ingest_sign_partial(struct rf_ingest *in)
+{
+	if (in->signer)
+		rf_sig_ring_flush(in->signer);
+}
+
 void rf_ingest_gap(struct rf_ingest *in)
 {
 	if (in->chunker_ready)
 		rf_chunker_discontinuity(&in->chunker, rf_ingest_emit, in);
+	rf_ingest_sign_partial(in);
 }
 
 /* ---- the ingest thread ---- */
@@ -309,6 +354,7 @@ static void rf_ingest_finish(struct rf_ingest *in, bool failed)
 {
 	if (in->chunker_ready)
 		rf_chunker_flush(&in->chunker, rf_ingest_emit, in);
+	rf_ingest_sign_partial(in);
 	if (!in->store && in->cur && rf_chunk_store_next(in->cur) != rf_chunk_store_oldest(in->cur))
 		rf_ingest_size_store(in, in->stats.bitrate_bps ? in->stats.bitrate_bps : 2000000);
 	if (in->chunker_ready)
@@ -350,6 +396,7 @@ static void *rf_ingest_main(void *arg)
 	/* shutting down: what is pending is stream data too */
 	if (in->chunker_ready) {
 		rf_chunker_flush(&in->chunker, rf_ingest_emit, in);
+		rf_ingest_sign_partial(in);
 		rf_ingest_sync_stats(in);
 	}
 	return NULL;
@@ -365,6 +412,7 @@ int rf_ingest_start(struct rf_ingest **out, const struct rf_ingest_config *cfg,
 	int rc;
 
 	if (cfg->window_s == 0 || cfg->packets_per_chunk == 0 ||
+	    cfg->group_size == 0 || cfg->group_size > RF_GROUP_MAX || !cfg->seckey ||
 	    cfg->packets_per_chunk * RF_TS_PACKET > RF_CHUNK_MAX ||
 	    cfg->chunk_bytes == 0 || cfg->chunk_bytes > RF_CHUNK_MAX) {
 		snprintf(err, errlen, "bad chunking parameters: %u TS packets or %u bytes per chunk (at most %d bytes)",
@@ -424,6 +472,7 @@ void rf_ingest_free(struct rf_ingest *in)
 	if (in->store_mem)
 		in->cfg.free(in->cfg.name, in->store_mem, in->store_bytes);
 	free(in->probe_mem);
+	free(in->sig_mem);
 	free(in->source_state);
 	pthread_mutex_destroy(&in->lock);
 	free(in);
@@ -432,6 +481,11 @@ void rf_ingest_free(struct rf_ingest *in)
 const struct rf_chunk_store *rf_ingest_store(const struct rf_ingest *in)
 {
 	return __atomic_load_n(&in->store, __ATOMIC_ACQUIRE);
+}
+
+const struct rf_sig_ring *rf_ingest_sigs(const struct rf_ingest *in)
+{
+	return __atomic_load_n(&in->sigs, __ATOMIC_ACQUIRE);
 }
 
 void rf_ingest_stats(const struct rf_ingest *in, struct rf_ingest_stats *out)

@@ -20,6 +20,8 @@
 #include <stdint.h>
 
 #include "chunk_store.h"
+#include "crypto.h"
+#include "sig_ring.h"
 #include "source_url.h"
 
 struct rf_ingest;
@@ -34,6 +36,8 @@ struct rf_ingest_config {
 	const char *url;
 	const char *name;            /* for logs: the stream id in hex */
 	uint64_t stream_id;
+	const uint8_t *seckey;       /* RF_SECKEY_LEN: signs every chunk group */
+	uint8_t group_size;          /* chunks per signature (1..RF_GROUP_MAX) */
 	unsigned window_s;           /* seconds of stream the store keeps */
 	size_t store_max_bytes;      /* cap on the store's memory */
 	unsigned packets_per_chunk;  /* TS packets per chunk */
@@ -79,7 +83,14 @@ void rf_ingest_free(struct rf_ingest *in);
 /* The published store, or NULL while the bitrate is being measured. */
 const struct rf_chunk_store *rf_ingest_store(const struct rf_ingest *in);
 
+/* The signatures of the store's chunk groups, published before the store
+ * (so a reader that saw the store sees them), NULL until then. */
+const struct rf_sig_ring *rf_ingest_sigs(const struct rf_ingest *in);
+
 void rf_ingest_stats(const struct rf_ingest *in, struct rf_ingest_stats *out);
+
+/* The configuration it was started with. */
+const struct rf_ingest_config *rf_ingest_config(const struct rf_ingest *in);
 
 /* Why the ingest finished: valid once rf_ingest_stats() said finished. */
 const char *rf_ingest_error(const struct rf_ingest *in);

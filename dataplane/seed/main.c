@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * rawflow-seed: the ICD server. This build ingests live streams into
- * hugepage chunk stores (one ingest thread per stream); the DPDK fast path
- * that serves peers from those stores is not built yet.
+ * rawflow-seed: the ICD server. One ingest thread per stream fills its
+ * hugepage chunk store; a serving backend (DPDK lcores, or kernel UDP
+ * sockets) runs the seed core over them; a monitor thread prints
+ * statistics and ends the run (--duration, every source finished).
  */
 #include <curl/curl.h>
 #include <errno.h>
-#include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #ifdef RF_HAVE_DPDK
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_ethdev.h>
 #endif
 
 #include "chunker.h"
@@ -24,27 +26,10 @@
 #include "ingest.h"
 #include "keyfile.h"
 #include "log.h"
+#include "options.h"
 #include "recorder.h"
+#include "serve.h"
 #include "store_mem.h"
-
-#define RF_MAX_STREAMS 16
-
-struct rf_seed_opts {
-	const char *sources[RF_MAX_STREAMS];
-	const char *keys[RF_MAX_STREAMS];
-	unsigned nsources, nkeys;
-	unsigned window_s;
-	unsigned store_max_mb;
-	unsigned packets_per_chunk;
-	unsigned chunk_bytes;
-	unsigned stall_ms;
-	bool loop;
-	const char *record_dir;
-	const char *stats_json;
-	double stats_interval_s;
-	double duration_s;
-	const char *backend;
-};
 
 static volatile sig_atomic_t rf_quit;
 
@@ -54,156 +39,17 @@ static void rf_on_signal(int sig)
 	rf_quit = 1;
 }
 
-static void rf_usage(FILE *out)
-{
-	fprintf(out,
-		"usage: rawflow-seed --source URL [--key FILE] [options] [-- EAL options]\n"
-		"\n"
-		"Ingest live streams into hugepage chunk stores.\n"
-		"\n"
-		"  -s, --source URL          a stream to ingest; repeat for several streams:\n"
-		"                              udp://[GROUP@]ADDR:PORT   MPEG-TS, raw or RTP\n"
-		"                              http(s)://HOST/PATH       TS or Icecast audio\n"
-		"                              http(s)://HOST/PATH.m3u8  live HLS\n"
-		"                              file://PATH               TS paced by its PCR\n"
-		"  -k, --key FILE            signing key of the matching --source (created if\n"
-		"                            missing); without one the stream gets a key that\n"
-		"                            lives only as long as the process\n"
-		"  -w, --window-seconds N    seconds of stream kept in memory (default 30)\n"
-		"      --store-max-mb N      cap on one stream's store (default 512)\n"
-		"      --packets-per-chunk N TS packets per chunk (default 7: 1316 bytes)\n"
-		"      --chunk-bytes N       chunk size for non-TS input (default 1316)\n"
-		"      --stall-ms N          no data this long: the source is down (default 3000)\n"
-		"      --loop                file:// sources start over at the end\n"
-		"      --record DIR          write each stream's chunks to DIR/<id>.ts/.idx\n"
-		"      --stats-interval S    print statistics every S seconds (default 1, 0: off)\n"
-		"      --stats-json FILE     write final statistics as JSON\n"
-		"      --duration S          stop after S seconds (default: run until signalled)\n"
-		"      --backend B           auto | dpdk | kernel: where stores live (default auto)\n"
-		"  -v, --verbose             debug logging\n"
-		"  -h, --help                this text\n"
-		"\n"
-		"EAL options after -- go to DPDK (default: --in-memory --no-pci -l 0).\n");
-}
+struct rf_seed_run {
+	struct rf_seed_opts o;
+	struct rf_stream_key keys[RF_MAX_STREAMS];
+	struct rf_ingest *ingests[RF_MAX_STREAMS];
+	const char *names[RF_MAX_STREAMS];
+	unsigned failed;
+};
 
-static int rf_parse_uint(const char *opt, const char *v, unsigned min,
-			 unsigned max, unsigned *out)
-{
-	char *end;
-	unsigned long n;
-
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (errno || *end || !*v || n < min || n > max) {
-		fprintf(stderr, "rawflow-seed: %s wants a whole number from %u to %u, got '%s'\n",
-			opt, min, max, v);
-		return -EINVAL;
-	}
-	*out = (unsigned)n;
-	return 0;
-}
-
-static int rf_parse_seconds(const char *opt, const char *v, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(v, &end);
-	if (errno || *end || !*v || *out < 0) {
-		fprintf(stderr, "rawflow-seed: %s wants seconds (>= 0), got '%s'\n", opt, v);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* Parse argv up to "--"; *eal_at is the index after it (argc when none). */
-static int rf_parse_args(int argc, char **argv, struct rf_seed_opts *o, int *eal_at)
-{
-	enum { O_STORE_MAX = 256, O_PPC, O_CHUNK_BYTES, O_STALL, O_LOOP, O_RECORD,
-	       O_INTERVAL, O_JSON, O_DURATION, O_BACKEND };
-	static const struct option longopts[] = {
-		{ "source", required_argument, NULL, 's' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "window-seconds", required_argument, NULL, 'w' },
-		{ "store-max-mb", required_argument, NULL, O_STORE_MAX },
-		{ "packets-per-chunk", required_argument, NULL, O_PPC },
-		{ "chunk-bytes", required_argument, NULL, O_CHUNK_BYTES },
-		{ "stall-ms", required_argument, NULL, O_STALL },
-		{ "loop", no_argument, NULL, O_LOOP },
-		{ "record", required_argument, NULL, O_RECORD },
-		{ "stats-interval", required_argument, NULL, O_INTERVAL },
-		{ "stats-json", required_argument, NULL, O_JSON },
-		{ "duration", required_argument, NULL, O_DURATION },
-		{ "backend", required_argument, NULL, O_BACKEND },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	int c, rc = 0;
-
-	*eal_at = argc;
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--") == 0) {
-			*eal_at = i + 1;
-			argc = i;
-			break;
-		}
-	while (rc == 0 && (c = getopt_long(argc, argv, "s:k:w:vh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			if (o->nsources == RF_MAX_STREAMS) {
-				fprintf(stderr, "rawflow-seed: at most %d streams\n", RF_MAX_STREAMS);
-				return -EINVAL;
-			}
-			o->sources[o->nsources++] = optarg;
-			break;
-		case 'k':
-			if (o->nkeys == RF_MAX_STREAMS)
-				return -EINVAL;
-			o->keys[o->nkeys++] = optarg;
-			break;
-		case 'w': rc = rf_parse_uint("--window-seconds", optarg, 1, 3600, &o->window_s); break;
-		case O_STORE_MAX: rc = rf_parse_uint("--store-max-mb", optarg, 1, 1 << 20, &o->store_max_mb); break;
-		case O_PPC: rc = rf_parse_uint("--packets-per-chunk", optarg, 1, RF_CHUNK_MAX / RF_TS_PACKET, &o->packets_per_chunk); break;
-		case O_CHUNK_BYTES: rc = rf_parse_uint("--chunk-bytes", optarg, 1, RF_CHUNK_MAX, &o->chunk_bytes); break;
-		case O_STALL: rc = rf_parse_uint("--stall-ms", optarg, 100, 600000, &o->stall_ms); break;
-		case O_LOOP: o->loop = true; break;
-		case O_RECORD: o->record_dir = optarg; break;
-		case O_INTERVAL: rc = rf_parse_seconds("--stats-interval", optarg, &o->stats_interval_s); break;
-		case O_JSON: o->stats_json = optarg; break;
-		case O_DURATION: rc = rf_parse_seconds("--duration", optarg, &o->duration_s); break;
-		case O_BACKEND:
-			o->backend = optarg;
-			if (strcmp(optarg, "auto") && strcmp(optarg, "dpdk") && strcmp(optarg, "kernel")) {
-				fprintf(stderr, "rawflow-seed: --backend is auto, dpdk or kernel, not '%s'\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'v': rf_log_set_level(RF_LOG_DEBUG); break;
-		case 'h': rf_usage(stdout); exit(0);
-		default: return -EINVAL;
-		}
-	}
-	if (rc)
-		return rc;
-	if (optind < argc) {
-		fprintf(stderr, "rawflow-seed: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return -EINVAL;
-	}
-	if (o->nsources == 0) {
-		fprintf(stderr, "rawflow-seed: no --source given (see --help)\n");
-		return -EINVAL;
-	}
-	if (o->nkeys > o->nsources) {
-		fprintf(stderr, "rawflow-seed: more --key than --source options\n");
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* Start the DPDK EAL so stores live in memzones; false (with a message)
- * where it cannot start. */
-static bool rf_start_eal(const struct rf_seed_opts *o, int argc, char **argv, int eal_at)
+/* Start the DPDK EAL so stores live in memzones and ports can serve; false
+ * (with a message) where it cannot start. */
+static bool rf_start_eal(const struct rf_seed_opts *o, int argc, char **argv)
 {
 #ifdef RF_HAVE_DPDK
 	char *defaults[] = { argv[0], "--in-memory", "--no-pci", "-l", "0",
@@ -213,9 +59,9 @@ static bool rf_start_eal(const struct rf_seed_opts *o, int argc, char **argv, in
 
 	if (strcmp(o->backend, "kernel") == 0)
 		return false;
-	if (eal_at < argc) {
+	if (o->eal_at < argc) {
 		eal_argv[eal_argc++] = argv[0];
-		for (int i = eal_at; i < argc && eal_argc < 63; i++)
+		for (int i = o->eal_at; i < argc && eal_argc < 63; i++)
 			eal_argv[eal_argc++] = argv[i];
 	} else {
 		for (; defaults[eal_argc]; eal_argc++)
@@ -230,8 +76,19 @@ static bool rf_start_eal(const struct rf_seed_opts *o, int argc, char **argv, in
 	rf_info("DPDK EAL up: stores go in hugepage memzones");
 	return true;
 #else
-	(void)o, (void)argc, (void)argv, (void)eal_at;
+	(void)o, (void)argc, (void)argv;
 	rf_info("built without DPDK: stores go in plain memory, kernel backend");
+	return false;
+#endif
+}
+
+/* DPDK serves when its EAL runs with at least one port. */
+static bool rf_dpdk_can_serve(bool eal)
+{
+#ifdef RF_HAVE_DPDK
+	return eal && rte_eth_dev_count_avail() > 0;
+#else
+	(void)eal;
 	return false;
 #endif
 }
@@ -306,44 +163,138 @@ static unsigned rf_count_finished(struct rf_ingest *const *ingests, unsigned n,
 	return finished;
 }
 
+
+/* Print statistics; set rf_quit at --duration or when every source has
+ * finished. */
+static void *rf_monitor(void *arg)
+{
+	struct rf_seed_run *r = arg;
+	uint64_t start = rf_now_ms(), next = start + (uint64_t)(r->o.stats_interval_s * 1000);
+
+	while (!rf_quit) {
+		struct timespec ts = { 0, 50 * 1000000 };
+		uint64_t now = rf_now_ms();
+
+		if (rf_count_finished(r->ingests, r->o.nsources, &r->failed) == r->o.nsources ||
+		    (r->o.duration_s > 0 && now - start >= r->o.duration_s * 1000)) {
+			rf_quit = 1;
+			break;
+		}
+		if (r->o.stats_interval_s > 0 && now >= next) {
+			rf_print_stats(r->ingests, r->keys, r->o.nsources);
+			next = now + (uint64_t)(r->o.stats_interval_s * 1000);
+		}
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+static int rf_load_keys(struct rf_seed_run *r)
+{
+	char err[512];
+
+	for (unsigned i = 0; i < r->o.nsources; i++) {
+		if (i < r->o.nkeys) {
+			if (rf_keyfile_load(r->o.keys[i], true, &r->keys[i], err, sizeof(err)) != 0) {
+				fprintf(stderr, "rawflow-seed: %s\n", err);
+				return -EINVAL;
+			}
+		} else {
+			rf_stream_key_ephemeral(&r->keys[i]);
+			rf_warn("%s has no --key: stream %s lives only as long as this process",
+				r->o.sources[i], r->keys[i].id_hex);
+		}
+		r->names[i] = r->keys[i].id_hex;
+	}
+	return 0;
+}
+
+static int rf_start_ingests(struct rf_seed_run *r)
+{
+	char err[512];
+
+	for (unsigned i = 0; i < r->o.nsources; i++) {
+		struct rf_ingest_config cfg = {
+			.url = r->o.sources[i], .name = r->keys[i].id_hex,
+			.stream_id = r->keys[i].stream_id, .seckey = r->keys[i].sk,
+			.group_size = (uint8_t)r->o.group_size, .window_s = r->o.window_s,
+			.store_max_bytes = (size_t)r->o.store_max_mb << 20,
+			.packets_per_chunk = r->o.packets_per_chunk,
+			.chunk_bytes = r->o.chunk_bytes, .loop = r->o.loop,
+			.stall_ms = r->o.stall_ms, .alloc = rf_store_mem_alloc,
+			.free = rf_store_mem_free,
+		};
+
+		if (rf_ingest_start(&r->ingests[i], &cfg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "rawflow-seed: %s\n", err);
+			return -EINVAL;
+		}
+		rf_info("stream %s: ingesting %s", r->keys[i].id_hex, r->o.sources[i]);
+	}
+	return 0;
+}
+
+/* Serve until rf_quit (or just wait, with --no-serve). */
+static int rf_serve(struct rf_seed_run *r, bool eal, struct rf_token_keys *tokens)
+{
+	struct rf_serve_config cfg = {
+		.nstreams = r->o.nsources, .bind_addr = r->o.bind_addr,
+		.port = (uint16_t)r->o.port, .max_sessions = r->o.max_sessions,
+		.max_egress_bps = r->o.max_egress_bps, .substreams = (uint8_t)r->o.substreams,
+		.group_size = (uint8_t)r->o.group_size, .port_ip4 = r->o.port_ip4,
+		.port_ip6 = r->o.port_ip6, .workers = r->o.workers, .quit = &rf_quit,
+		.stats_interval_s = r->o.stats_interval_s,
+	};
+	char err[512];
+
+	if (!r->o.serve) {
+		while (!rf_quit)
+			nanosleep(&(struct timespec){ 0, 50 * 1000000 }, NULL);
+		return 0;
+	}
+	if (r->o.token_keys) {
+		if (rf_token_keys_load(r->o.token_keys, tokens, err, sizeof(err)) != 0) {
+			rf_err("%s", err);
+			return -EINVAL;
+		}
+		cfg.tokens = tokens;
+	}
+	randombytes_buf(cfg.cookie_secret, sizeof(cfg.cookie_secret));
+	for (unsigned i = 0; i < r->o.nsources; i++)
+		cfg.streams[i] = (struct rf_serve_stream){ r->ingests[i], &r->keys[i] };
+	if (rf_dpdk_can_serve(eal))
+		return rf_serve_dpdk(&cfg);
+	if (strcmp(r->o.backend, "dpdk") == 0) {
+		rf_err("--backend dpdk: DPDK has no port to serve on (give one with -- --vdev ...)");
+		return -ENODEV;
+	}
+	if (strcmp(r->o.backend, "auto") == 0)
+		rf_info("no DPDK port: serving through kernel UDP sockets (--backend kernel)");
+	return rf_serve_kernel(&cfg);
+}
+
 int main(int argc, char **argv)
 {
-	struct rf_seed_opts o = {
-		.window_s = 30, .store_max_mb = 512, .packets_per_chunk = RF_TS_PACKETS_DEFAULT,
-		.chunk_bytes = RF_CHUNK_DEFAULT, .stall_ms = 3000, .stats_interval_s = 1,
-		.backend = "auto",
-	};
-	static struct rf_stream_key keys[RF_MAX_STREAMS];
-	struct rf_ingest *ingests[RF_MAX_STREAMS] = { NULL };
-	const char *names[RF_MAX_STREAMS];
+	static struct rf_seed_run r;
+	static struct rf_token_keys tokens;
 	struct rf_recorder *rec = NULL;
-	uint64_t start, next_stats, missed = 0;
+	pthread_t monitor;
+	uint64_t missed;
 	char err[512];
-	int eal_at, rc = 1;
-	unsigned failed = 0;
+	int rc;
 	bool eal;
 
-	if (rf_parse_args(argc, argv, &o, &eal_at) != 0)
-		return 2;
+	rc = rf_seed_parse_args(argc, argv, &r.o);
+	if (rc)
+		return rc > 0 ? 0 : 2;
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "rawflow-seed: cannot initialise libsodium or libcurl\n");
 		return 1;
 	}
-	for (unsigned i = 0; i < o.nsources; i++) {
-		if (i < o.nkeys) {
-			if (rf_keyfile_load(o.keys[i], true, &keys[i], err, sizeof(err)) != 0) {
-				fprintf(stderr, "rawflow-seed: %s\n", err);
-				return 2;
-			}
-		} else {
-			rf_stream_key_ephemeral(&keys[i]);
-			rf_warn("%s has no --key: stream %s lives only as long as this process",
-				o.sources[i], keys[i].id_hex);
-		}
-		names[i] = keys[i].id_hex;
-	}
-	eal = rf_start_eal(&o, argc, argv, eal_at);
-	if (strcmp(o.backend, "dpdk") == 0 && !eal) {
+	if (rf_load_keys(&r) != 0)
+		return 2;
+	eal = rf_start_eal(&r.o, argc, argv);
+	if (strcmp(r.o.backend, "dpdk") == 0 && !eal) {
 		fprintf(stderr, "rawflow-seed: --backend dpdk, but DPDK could not start\n");
 		return 1;
 	}
@@ -352,65 +303,41 @@ int main(int argc, char **argv)
 	signal(SIGTERM, rf_on_signal);
 	signal(SIGPIPE, SIG_IGN);
 
-	for (unsigned i = 0; i < o.nsources; i++) {
-		struct rf_ingest_config cfg = {
-			.url = o.sources[i], .name = keys[i].id_hex,
-			.stream_id = keys[i].stream_id, .window_s = o.window_s,
-			.store_max_bytes = (size_t)o.store_max_mb << 20,
-			.packets_per_chunk = o.packets_per_chunk,
-			.chunk_bytes = o.chunk_bytes, .loop = o.loop,
-			.stall_ms = o.stall_ms, .alloc = rf_store_mem_alloc,
-			.free = rf_store_mem_free,
-		};
-
-		if (rf_ingest_start(&ingests[i], &cfg, err, sizeof(err)) != 0) {
-			fprintf(stderr, "rawflow-seed: %s\n", err);
-			rc = 2;
-			goto stop;
-		}
-		rf_info("stream %s: ingesting %s", keys[i].id_hex, o.sources[i]);
-	}
-	if (o.record_dir &&
-	    rf_recorder_start(&rec, o.record_dir, ingests, names, o.nsources, err, sizeof(err)) != 0) {
+	rc = 2;
+	if (rf_start_ingests(&r) != 0)
+		goto stop;
+	if (r.o.record_dir && rf_recorder_start(&rec, r.o.record_dir, r.ingests, r.names,
+						r.o.nsources, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rawflow-seed: %s\n", err);
 		goto stop;
 	}
-
-	start = rf_now_ms();
-	next_stats = start + (uint64_t)(o.stats_interval_s * 1000);
-	while (!rf_quit && rf_count_finished(ingests, o.nsources, &failed) < o.nsources) {
-		struct timespec ts = { 0, 50 * 1000000 };
-		uint64_t now = rf_now_ms();
-
-		if (o.duration_s > 0 && now - start >= o.duration_s * 1000)
-			break;
-		if (o.stats_interval_s > 0 && now >= next_stats) {
-			rf_print_stats(ingests, keys, o.nsources);
-			next_stats = now + (uint64_t)(o.stats_interval_s * 1000);
-		}
-		nanosleep(&ts, NULL);
-	}
-	rf_count_finished(ingests, o.nsources, &failed);
-	rc = failed ? 1 : 0;
-	rf_print_stats(ingests, keys, o.nsources);
+	pthread_create(&monitor, NULL, rf_monitor, &r);
+	rc = rf_serve(&r, eal, &tokens) ? 1 : 0;
+	rf_quit = 1;
+	pthread_join(monitor, NULL);
+	rf_count_finished(r.ingests, r.o.nsources, &r.failed);
+	if (r.failed)
+		rc = 1;
+	rf_print_stats(r.ingests, r.keys, r.o.nsources);
 
 stop:
 	/* ingest stops first, so the recorder's last pass gets every chunk */
-	for (unsigned i = 0; i < o.nsources; i++)
-		rf_ingest_stop(ingests[i]);
+	for (unsigned i = 0; i < r.o.nsources; i++)
+		rf_ingest_stop(r.ingests[i]);
 	missed = rf_recorder_stop(rec);
 	if (missed)
 		rf_warn("recorder: %llu chunks fell out of the window before they were written",
 			(unsigned long long)missed);
-	if (o.stats_json && ingests[o.nsources - 1] &&
-	    rf_write_stats_json(o.stats_json, ingests, keys, &o, missed) != 0)
+	if (r.o.stats_json && r.ingests[r.o.nsources - 1] &&
+	    rf_write_stats_json(r.o.stats_json, r.ingests, r.keys, &r.o, missed) != 0)
 		rc = 1;
-	for (unsigned i = 0; i < o.nsources; i++)
-		rf_ingest_free(ingests[i]);
+	for (unsigned i = 0; i < r.o.nsources; i++)
+		rf_ingest_free(r.ingests[i]);
 	curl_global_cleanup();
 #ifdef RF_HAVE_DPDK
 	if (eal)
 		rte_eal_cleanup();
 #endif
+	sodium_memzero(&tokens, sizeof(tokens));
 	return rc;
 }

@@ -31,7 +31,6 @@ bool rf_looks_like_ts(const uint8_t *p, size_t len);
 
 /* ---- for sources ---- */
 
-const struct rf_ingest_config *rf_ingest_config(const struct rf_ingest *in);
 const struct rf_source_url *rf_ingest_url(const struct rf_ingest *in);
 
 /* True once rf_ingest_stop() was called: return promptly. */

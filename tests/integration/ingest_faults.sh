@@ -11,7 +11,7 @@ seed_run() {
 	local name=$1 url=$2; shift 2
 	mkdir -p "$WORK/$name"
 	"$SEED" --source "$url" --record "$WORK/$name" --stats-json "$WORK/$name/stats.json" \
-		--stats-interval 0 --backend kernel --duration 60 "$@" 2>"$WORK/$name/seed.log" &
+		--stats-interval 0 --no-serve --duration 60 "$@" 2>"$WORK/$name/seed.log" &
 	SEED_PID=$!
 	at_exit "kill -9 $SEED_PID"
 }

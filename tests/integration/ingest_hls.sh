@@ -22,7 +22,7 @@ at_exit "kill_tree TERM $FF"
 wait_for 10 test -s "$HLS/live.m3u8" || { not_ok "ffmpeg wrote a playlist"; finish; }
 
 "$SEED" --source "http://127.0.0.1:$PORT/live.m3u8" --record "$REC" \
-	--stats-json "$WORK/stats.json" --stats-interval 0 --backend kernel \
+	--stats-json "$WORK/stats.json" --stats-interval 0 --no-serve \
 	--duration 60 2>"$WORK/seed.log" &
 SEED_PID=$!
 at_exit "kill $SEED_PID"

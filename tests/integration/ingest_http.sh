@@ -11,7 +11,7 @@ mkdir -p "$REC"
 
 "$SEED" --source "http://127.0.0.1:$PORT/live.ts" --key "$WORK/stream.key" \
 	--record "$REC" --stats-json "$WORK/stats.json" --stats-interval 0 \
-	--backend kernel --duration 30 2>"$WORK/seed.log" &
+	--no-serve --duration 30 2>"$WORK/seed.log" &
 SEED_PID=$!
 at_exit "kill $SEED_PID"
 

@@ -25,7 +25,7 @@ run_case() { # name url ffmpeg-sink [capture-port]
 		sink="[f=mpegts]$rec/sent.ts|$sink"
 	fi
 	ip netns exec $NS-b "$SEED" --source "$url" --record "$rec" \
-		--stats-json "$rec/stats.json" --stats-interval 0 --backend kernel \
+		--stats-json "$rec/stats.json" --stats-interval 0 --no-serve \
 		--duration 30 2>"$rec/seed.log" &
 	local pid=$!
 	at_exit "kill $pid"

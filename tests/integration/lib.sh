@@ -23,6 +23,7 @@ rf_cleanup() {
 	rm -rf "$WORK"
 }
 trap rf_cleanup EXIT
+[ -z "${RF_KEEP:-}" ] || trap - EXIT
 
 # at_exit CMD: run CMD when the test ends (last registered runs first)
 at_exit() { CLEANUP+=("$1"); }

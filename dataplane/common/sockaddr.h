@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* struct rf_addr <-> the socket API's addresses. An IPv4-mapped IPv6
+ * address (from a dual-stack socket) becomes plain IPv4. */
+#ifndef RF_SOCKADDR_H
+#define RF_SOCKADDR_H
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+
+void rf_addr_from_sockaddr(struct rf_addr *a, const struct sockaddr_storage *ss);
+
+/* For a dual-stack (AF_INET6) socket when v6_socket, else the address's
+ * own family. Returns the sockaddr length. */
+socklen_t rf_addr_to_sockaddr(const struct rf_addr *a, struct sockaddr_storage *ss,
+			      bool v6_socket);
+
+/* "198.18.0.2:4433" or "[2001:db8::2]:4433" into out (at least 64 bytes). */
+void rf_addr_format(const struct rf_addr *a, char *out, size_t cap);
+
+/* Parse a numeric "HOST:PORT" / "[V6]:PORT" (port default if absent) and
+ * resolve names too (getaddrinfo). 0 or -EINVAL. */
+int rf_addr_parse(const char *s, uint16_t default_port, struct rf_addr *a);
+
+#endif

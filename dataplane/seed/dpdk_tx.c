@@ -1,0 +1,603 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stddef.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_ethdev.h>
+#include <rte_hash_crc.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+#include <rte_memcpy.h>
+#include <rte_memory.h>
+#include <rte_memzone.h>
+#include <rte_prefetch.h>
+#include <rte_udp.h>
+
+#include "dpdk_tx.h"
+#include "msg.h"
+
+/* Tries of rte_eth_tx_burst() before what is left is dropped: enough for
+ * a PMD that completes descriptors as it is called (af_xdp, af_packet) to
+ * make room, bounded so one slow port cannot stall the worker. */
+#define RF_TX_RETRIES 32
+
+/* Slots probed per lookup: two cache lines of 32-byte entries. */
+#define RF_NEIGH_PROBE 4
+
+
+struct rf_dpdk_neigh {
+	uint8_t ip[16];
+	uint8_t family;                    /* 0: empty */
+	uint8_t q;
+	struct rte_ether_addr mac;
+	uint32_t stamp;                    /* seconds: the oldest is evicted */
+	uint32_t pad;
+};
+
+_Static_assert(sizeof(struct rf_dpdk_neigh) == 32, "two neighbours per line half");
+
+static void rf_txq_templates(struct rf_dpdk_txq *q);
+
+/* ---- Store memory: IOVA of each page of the store's memzone ---- */
+
+struct rf_mz_find {
+	const void *p;
+	const struct rte_memzone *mz;
+};
+
+static void rf_mz_match(const struct rte_memzone *mz, void *arg)
+{
+	struct rf_mz_find *f = arg;
+	const uint8_t *base = mz->addr;
+
+	if ((const uint8_t *)f->p >= base && (const uint8_t *)f->p < base + mz->len)
+		f->mz = mz;
+}
+
+int rf_dpdk_stream_map(struct rf_dpdk_stream *st, uint64_t stream_id,
+		       const struct rf_chunk_store *store, int socket)
+{
+	struct rf_mz_find f = { .p = store };
+	uint64_t pgsz;
+
+	memset(st, 0, sizeof(*st));
+	st->stream_id = stream_id;
+	st->store = store;
+	rte_memzone_walk(rf_mz_match, &f);
+	if (!f.mz || f.mz->hugepage_sz == 0)
+		return 0;
+	pgsz = f.mz->hugepage_sz;
+	st->va = (const uint8_t *)RTE_PTR_ALIGN_FLOOR(f.mz->addr, pgsz);
+	st->page_shift = (unsigned)rte_log2_u64(pgsz);
+	st->npages = (unsigned)(((const uint8_t *)f.mz->addr + f.mz->len - st->va + pgsz - 1) / pgsz);
+	st->page_iova = rte_zmalloc_socket("rf_page_iova", st->npages * sizeof(rte_iova_t),
+					   RTE_CACHE_LINE_SIZE, socket);
+	if (!st->page_iova) {
+		st->npages = 0;
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < st->npages; i++) {
+		st->page_iova[i] = rte_mem_virt2iova(st->va + ((size_t)i << st->page_shift));
+		if (st->page_iova[i] == RTE_BAD_IOVA) {
+			rf_dpdk_stream_unmap(st);
+			return 0;
+		}
+	}
+	return 0;
+}
+
+void rf_dpdk_stream_unmap(struct rf_dpdk_stream *st)
+{
+	rte_free(st->page_iova);
+	st->page_iova = NULL;
+	st->npages = 0;
+}
+
+/* IOVA of payload[0..len), or RTE_BAD_IOVA when it is not in one IOVA
+ * range (the store is not DPDK memory, or it straddles two pages that
+ * are not IOVA-contiguous): then it is copied. */
+static inline rte_iova_t rf_payload_iova(const struct rf_dpdk_stream *st,
+					 const uint8_t *p, uint16_t len)
+{
+	size_t off = (size_t)(p - st->va);
+	size_t pg = off >> st->page_shift;
+	size_t in = off & (((size_t)1 << st->page_shift) - 1);
+	rte_iova_t iova;
+
+	if (unlikely(pg >= st->npages))
+		return RTE_BAD_IOVA;
+	iova = st->page_iova[pg] + in;
+	if (unlikely(in + len > ((size_t)1 << st->page_shift)) &&
+	    (pg + 1 >= st->npages ||
+	     st->page_iova[pg + 1] != st->page_iova[pg] + ((rte_iova_t)1 << st->page_shift)))
+		return RTE_BAD_IOVA;
+	return iova;
+}
+
+/* ---- Setup ---- */
+
+/* The store outlives every mbuf that points into it, so the external
+ * buffer's reference count means nothing here. Re-arming it to 1 on each
+ * free keeps every attach and free on the non-atomic path of
+ * rte_mbuf_ext_refcnt_update(): no atomic per packet. */
+static void rf_extbuf_rearm(void *addr, void *opaque)
+{
+	(void)addr;
+	rte_mbuf_ext_refcnt_set(opaque, 1);
+}
+
+int rf_dpdk_tx_init(struct rf_dpdk_tx *x, uint32_t neighbours, int socket,
+		    struct rf_lcore_stats *stats)
+{
+	uint32_t slots = rte_align32pow2(neighbours < 512 ? 1024 : neighbours * 2);
+
+	memset(x, 0, sizeof(*x));
+	x->neigh = rte_zmalloc_socket("rf_neigh", (size_t)slots * sizeof(*x->neigh),
+				      RTE_CACHE_LINE_SIZE, socket);
+	if (!x->neigh)
+		return -ENOMEM;
+	x->neigh_mask = slots - 1;
+	x->shinfo.free_cb = rf_extbuf_rearm;
+	x->shinfo.fcb_opaque = &x->shinfo;
+	rte_mbuf_ext_refcnt_set(&x->shinfo, 1);
+	x->stats = stats;
+	return 0;
+}
+
+void rf_dpdk_tx_free(struct rf_dpdk_tx *x)
+{
+	for (unsigned i = 0; i < x->nq; i++)
+		for (unsigned p = 0; p < RF_DPDK_POOLS; p++)
+			rte_pktmbuf_free_bulk(x->q[i].stash[p], x->q[i].nstash[p]);
+	rte_free(x->neigh);
+	x->neigh = NULL;
+}
+
+int rf_dpdk_tx_add_queue(struct rf_dpdk_tx *x, uint16_t port, uint16_t queue,
+			 const struct rf_dpdk_self *self,
+			 const struct rf_dpdk_pools *pools, bool zerocopy)
+{
+	struct rf_dpdk_txq *q;
+
+	if (x->nq == RF_DPDK_TXQ_MAX)
+		return -ENOSPC;
+	q = &x->q[x->nq];
+	q->port = port;
+	q->queue = queue;
+	q->self = self;
+	q->pools = *pools;
+	q->zerocopy = zerocopy && pools->hdr && pools->ext;
+	rf_txq_templates(q);
+	return (int)x->nq++;
+}
+
+/* ---- Neighbours: peer address -> MAC and TX queue ---- */
+
+static inline uint32_t rf_neigh_hash(const struct rf_addr *a)
+{
+	uint64_t lo, hi;
+
+	memcpy(&lo, a->ip, 8);
+	memcpy(&hi, a->ip + 8, 8);
+	return rte_hash_crc_8byte(hi, rte_hash_crc_8byte(lo, a->family));
+}
+
+static inline bool rf_neigh_is(const struct rf_dpdk_neigh *e, const struct rf_addr *a)
+{
+	return e->family == a->family && memcmp(e->ip, a->ip, 16) == 0;
+}
+
+static inline void rf_neigh_prefetch(const struct rf_dpdk_tx *x, const struct rf_addr *a)
+{
+	rte_prefetch0(&x->neigh[rf_neigh_hash(a) & x->neigh_mask]);
+}
+
+static inline const struct rf_dpdk_neigh *rf_neigh_find(const struct rf_dpdk_tx *x,
+							 const struct rf_addr *a)
+{
+	uint32_t h = rf_neigh_hash(a);
+
+	for (unsigned i = 0; i < RF_NEIGH_PROBE; i++) {
+		const struct rf_dpdk_neigh *e = &x->neigh[(h + i) & x->neigh_mask];
+
+		if (rf_neigh_is(e, a))
+			return e;
+		if (e->family == 0)
+			return NULL;
+	}
+	return NULL;
+}
+
+void rf_dpdk_neigh_learn(struct rf_dpdk_tx *x, const struct rf_addr *a,
+			 const struct rte_ether_addr *mac, unsigned q,
+			 uint32_t now_s)
+{
+	uint32_t h = rf_neigh_hash(a);
+	struct rf_dpdk_neigh *victim = NULL;
+
+	x->gw_valid = true;
+	x->gw_q = (uint8_t)q;
+	x->gw_mac = *mac;
+	for (unsigned i = 0; i < RF_NEIGH_PROBE; i++) {
+		struct rf_dpdk_neigh *e = &x->neigh[(h + i) & x->neigh_mask];
+
+		if (rf_neigh_is(e, a) || e->family == 0) {
+			victim = e;
+			break;
+		}
+		if (!victim || (int32_t)(e->stamp - victim->stamp) < 0)
+			victim = e;
+	}
+	/* a full probe window evicts its stalest peer: it falls back to the
+	 * gateway MAC until its next datagram teaches us again */
+	memcpy(victim->ip, a->ip, 16);
+	victim->family = a->family;
+	victim->q = (uint8_t)q;
+	victim->mac = *mac;
+	victim->stamp = now_s;
+}
+
+/* ---- Frames ---- */
+
+_Static_assert(RF_DPDK_L2L3_V4 == RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) +
+	       sizeof(struct rte_udp_hdr), "IPv4 frame header");
+_Static_assert(RF_DPDK_L2L3_V6 == RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv6_hdr) +
+	       sizeof(struct rte_udp_hdr), "IPv6 frame header");
+
+static inline unsigned rf_l2l3_len(uint8_t family)
+{
+	return family == RF_AF_INET ? RF_DPDK_L2L3_V4 : RF_DPDK_L2L3_V6;
+}
+
+static inline uint16_t rf_csum_fold(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* Sum of an address as the 16-bit words the checksum adds. */
+static inline uint32_t rf_ip_sum(const uint8_t *ip, unsigned len)
+{
+	uint16_t w[8];
+	uint32_t sum = 0;
+
+	memcpy(w, ip, len);
+	for (unsigned i = 0; i < len / 2; i++)
+		sum += w[i];
+	return sum;
+}
+
+/* The queue's frame templates and their constant sums (cold path). */
+static void rf_txq_templates(struct rf_dpdk_txq *q)
+{
+	const struct rf_dpdk_self *self = q->self;
+	struct rte_ether_hdr *eth4 = (struct rte_ether_hdr *)q->tmpl4;
+	struct rte_ether_hdr *eth6 = (struct rte_ether_hdr *)q->tmpl6;
+	struct rte_ipv4_hdr *ip4 = (struct rte_ipv4_hdr *)(eth4 + 1);
+	struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(eth6 + 1);
+	uint16_t sport = rte_cpu_to_be_16(self->udp_port);
+	uint32_t proto = rte_cpu_to_be_16(IPPROTO_UDP);
+
+	memset(q->tmpl4, 0, sizeof(q->tmpl4));
+	memset(q->tmpl6, 0, sizeof(q->tmpl6));
+	eth4->src_addr = self->mac;
+	eth4->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	ip4->version_ihl = RTE_IPV4_VHL_DEF;
+	ip4->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+	ip4->time_to_live = 64;
+	ip4->next_proto_id = IPPROTO_UDP;
+	memcpy(&ip4->src_addr, self->ip4, 4);
+	((struct rte_udp_hdr *)(ip4 + 1))->src_port = sport;
+	q->sum4_ip = rte_raw_cksum(ip4, sizeof(*ip4));
+	q->sum4_udp = rf_ip_sum(self->ip4, 4) + proto + sport;
+
+	eth6->src_addr = self->mac;
+	eth6->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+	ip6->vtc_flow = RTE_BE32(6u << 28);
+	ip6->proto = IPPROTO_UDP;
+	ip6->hop_limits = 64;
+	memcpy(ip6->src_addr, self->ip6, 16);
+	((struct rte_udp_hdr *)(ip6 + 1))->src_port = sport;
+	q->sum6_udp = rf_ip_sum(self->ip6, 16) + proto + sport;
+}
+
+/*
+ * Ethernet + IP + UDP headers at p, for a UDP payload of plen bytes that
+ * sums to psum (unfolded is fine). The caller made sure the seed has an
+ * address of dst's family on this queue's port.
+ */
+static inline void rf_l2l3_write(uint8_t *p, const struct rf_dpdk_txq *q,
+				 const struct rte_ether_addr *dmac,
+				 const struct rf_addr *dst, uint16_t plen, uint32_t psum)
+{
+	uint16_t ulen = (uint16_t)(sizeof(struct rte_udp_hdr) + plen);
+	uint16_t be_ulen = rte_cpu_to_be_16(ulen), be_dport = rte_cpu_to_be_16(dst->port);
+	struct rte_udp_hdr *udp;
+	uint32_t sum;
+	uint16_t c;
+
+	if (dst->family == RF_AF_INET) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + RTE_ETHER_HDR_LEN);
+		uint16_t be_total = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + ulen));
+		uint32_t dsum = rf_ip_sum(dst->ip, 4);
+
+		memcpy(p, q->tmpl4, RF_DPDK_L2L3_V4);
+		ip->total_length = be_total;
+		memcpy(&ip->dst_addr, dst->ip, 4);
+		ip->hdr_checksum = (uint16_t)~rf_csum_fold(q->sum4_ip + be_total + dsum);
+		udp = (struct rte_udp_hdr *)(ip + 1);
+		sum = q->sum4_udp + dsum;
+	} else {
+		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(p + RTE_ETHER_HDR_LEN);
+
+		memcpy(p, q->tmpl6, RF_DPDK_L2L3_V6);
+		ip->payload_len = be_ulen;
+		memcpy(ip->dst_addr, dst->ip, 16);
+		udp = (struct rte_udp_hdr *)(ip + 1);
+		sum = q->sum6_udp + rf_ip_sum(dst->ip, 16);
+	}
+	memcpy(p, dmac, RTE_ETHER_ADDR_LEN);
+	udp->dst_port = be_dport;
+	udp->dgram_len = be_ulen;
+	/* the length counts twice: pseudo-header and UDP header */
+	c = (uint16_t)~rf_csum_fold(sum + psum + be_dport + 2u * be_ulen);
+	/* 0 means "no checksum" in UDP: send its other form */
+	udp->dgram_cksum = c ? c : 0xffff;
+}
+
+static inline bool rf_can_send(const struct rf_dpdk_self *self, uint8_t family)
+{
+	return family == RF_AF_INET ? self->has_ip4 : self->has_ip6;
+}
+
+/* The chunk's DATA header (flags 0) and its sum with the payload's. */
+static inline const struct rf_dpdk_csum *rf_chunk_sums(struct rf_dpdk_tx *x,
+						       const struct rf_dpdk_stream *st,
+						       const struct rf_seed_tx *t)
+{
+	struct rf_dpdk_csum *e = &x->csum[t->seq & (RF_DPDK_CSUM_SLOTS - 1)];
+	const struct rf_chunk *c = t->chunk;
+
+	if (unlikely(e->chunk != c || e->seq != t->seq)) {
+		e->chunk = c;
+		e->seq = t->seq;
+		rf_data_hdr_write(e->hdr, st->stream_id, 0, t->seq, t->substream, c->len);
+		e->sum = rf_csum_fold((uint32_t)rte_raw_cksum(e->hdr, RF_DATA_HDR_LEN) +
+				      rte_raw_cksum(c->payload, c->len));
+	}
+	return e;
+}
+
+/* An mbuf from the queue's pool p, taken a burst at a time. */
+static inline struct rte_mbuf *rf_mbuf(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q, unsigned p)
+{
+	static const size_t off[RF_DPDK_POOLS] = {
+		offsetof(struct rf_dpdk_pools, pkt), offsetof(struct rf_dpdk_pools, hdr),
+		offsetof(struct rf_dpdk_pools, ext),
+	};
+
+	if (unlikely(q->nstash[p] == 0)) {
+		struct rte_mempool *mp = *(struct rte_mempool **)((char *)&q->pools + off[p]);
+
+		if (rte_pktmbuf_alloc_bulk(mp, q->stash[p], RF_DPDK_BURST) != 0) {
+			x->stats->dpdk_drops[RF_DPDK_DROP_NO_MBUF]++;
+			return NULL;
+		}
+		q->nstash[p] = RF_DPDK_BURST;
+	}
+	return q->stash[p][--q->nstash[p]];
+}
+
+/* Room so that a copied payload lands cache-line aligned. */
+static inline void rf_align_payload(struct rte_mbuf *m, unsigned before)
+{
+	m->data_off = (uint16_t)(RTE_PKTMBUF_HEADROOM - (before & (RTE_CACHE_LINE_SIZE - 1)));
+}
+
+static struct rte_mbuf *rf_build_dgram(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q,
+				       const struct rte_ether_addr *mac,
+				       const struct rf_addr *dst,
+				       const uint8_t *buf, uint16_t len, uint32_t sum)
+{
+	unsigned hl = rf_l2l3_len(dst->family);
+	struct rte_mbuf *m = rf_mbuf(x, q, RF_DPDK_POOL_PKT);
+	uint8_t *p;
+
+	if (unlikely(!m))
+		return NULL;
+	p = rte_pktmbuf_mtod(m, uint8_t *);
+	rte_memcpy(p + hl, buf, len);
+	rf_l2l3_write(p, q, mac, dst, len, sum);
+	m->data_len = (uint16_t)(hl + len);
+	m->pkt_len = m->data_len;
+	return m;
+}
+
+/* SIGNATUREs go to every session in a row: their sum is kept too. */
+static inline uint16_t rf_sig_sum(struct rf_dpdk_tx *x, const struct rf_seed_tx *t)
+{
+	uint64_t first = rf_get64(t->sig_msg + RF_HDR_LEN);
+
+	if (unlikely(x->sig_msg != t->sig_msg || x->sig_first != first)) {
+		x->sig_msg = t->sig_msg;
+		x->sig_first = first;
+		x->sig_sum = rte_raw_cksum(t->sig_msg, t->sig_len);
+	}
+	return x->sig_sum;
+}
+
+static struct rte_mbuf *rf_build_data(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q,
+				      const struct rte_ether_addr *mac,
+				      const struct rf_dpdk_stream *st,
+				      const struct rf_seed_tx *t)
+{
+	const struct rf_chunk *c = t->chunk;
+	const struct rf_dpdk_csum *e = rf_chunk_sums(x, st, t);
+	uint16_t len = c->len;
+	unsigned hl = rf_l2l3_len(t->dst->family);
+	rte_iova_t iova = q->zerocopy ? rf_payload_iova(st, c->payload, len) : RTE_BAD_IOVA;
+	/* the flags byte (offset 4, even) as the 16-bit word it adds */
+	uint32_t sum = e->sum + rte_cpu_to_be_16((uint16_t)(t->flags << 8));
+	struct rte_mbuf *m, *ext = NULL;
+	uint8_t *p;
+
+	if (iova != RTE_BAD_IOVA) {
+		m = rf_mbuf(x, q, RF_DPDK_POOL_HDR);
+		ext = m ? rf_mbuf(x, q, RF_DPDK_POOL_EXT) : NULL;
+		if (unlikely(!ext)) {
+			rte_pktmbuf_free(m);
+			return NULL;
+		}
+	} else {
+		m = rf_mbuf(x, q, RF_DPDK_POOL_PKT);
+		if (unlikely(!m))
+			return NULL;
+	}
+	if (!ext)
+		rf_align_payload(m, hl + RF_DATA_HDR_LEN);
+	p = rte_pktmbuf_mtod(m, uint8_t *);
+	memcpy(p + hl, e->hdr, RF_DATA_HDR_LEN);
+	p[hl + RF_OFF_FLAGS] = t->flags;
+	rf_l2l3_write(p, q, mac, t->dst, (uint16_t)(RF_DATA_HDR_LEN + len), sum);
+	m->data_len = (uint16_t)(hl + RF_DATA_HDR_LEN);
+	if (ext) {
+		rte_pktmbuf_attach_extbuf(ext, (void *)(uintptr_t)c->payload, iova, len,
+					  &x->shinfo);
+		ext->data_len = len;
+		ext->pkt_len = len;
+		m->next = ext;
+		m->nb_segs = 2;
+	} else {
+		memcpy(p + hl + RF_DATA_HDR_LEN, c->payload, len);
+		m->data_len = (uint16_t)(m->data_len + len);
+	}
+	m->pkt_len = (uint32_t)(hl + RF_DATA_HDR_LEN + len);
+	/* a copy must be rechecked after it is made; a reference is safe
+	 * while the window is far longer than a frame stays in a TX ring */
+	if (unlikely(!rf_chunk_store_still_valid(st->store, c, t->seq))) {
+		rte_pktmbuf_free(m);
+		x->stats->dpdk_drops[RF_DPDK_DROP_STALE]++;
+		return NULL;
+	}
+	return m;
+}
+
+/* ---- Queues ---- */
+
+static void rf_txq_flush(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q)
+{
+	uint16_t sent = 0;
+
+	for (unsigned tries = 0; sent < q->n && tries < RF_TX_RETRIES; tries++)
+		sent = (uint16_t)(sent + rte_eth_tx_burst(q->port, q->queue, q->buf + sent,
+							  (uint16_t)(q->n - sent)));
+	if (unlikely(sent < q->n)) {
+		for (uint16_t i = sent; i < q->n; i++)
+			q->bytes -= q->buf[i]->pkt_len;
+		rte_pktmbuf_free_bulk(q->buf + sent, q->n - sent);
+		x->stats->dpdk_drops[RF_DPDK_DROP_TX_FULL] += q->n - sent;
+	}
+	x->stats->tx_packets += sent;
+	x->stats->tx_bytes += q->bytes;
+	q->n = 0;
+	q->bytes = 0;
+}
+
+static inline void rf_txq_push(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q,
+			       struct rte_mbuf *m)
+{
+	q->bytes += m->pkt_len;
+	q->buf[q->n++] = m;
+	if (unlikely(q->n == RF_DPDK_BURST))
+		rf_txq_flush(x, q);
+}
+
+void rf_dpdk_tx_flush(struct rf_dpdk_tx *x)
+{
+	for (unsigned i = 0; i < x->nq; i++)
+		if (x->q[i].n)
+			rf_txq_flush(x, &x->q[i]);
+}
+
+void rf_dpdk_tx_frame(struct rf_dpdk_tx *x, unsigned q, struct rte_mbuf *m)
+{
+	rf_txq_push(x, &x->q[q], m);
+}
+
+/* The queue and MAC for dst: its neighbour entry, else the gateway. */
+static inline struct rf_dpdk_txq *rf_route(struct rf_dpdk_tx *x, const struct rf_addr *dst,
+					   const struct rte_ether_addr **mac)
+{
+	const struct rf_dpdk_neigh *e = rf_neigh_find(x, dst);
+	struct rf_dpdk_txq *q;
+
+	if (likely(e)) {
+		q = &x->q[e->q];
+		*mac = &e->mac;
+	} else if (x->gw_valid) {
+		q = &x->q[x->gw_q];
+		*mac = &x->gw_mac;
+	} else {
+		x->stats->dpdk_drops[RF_DPDK_DROP_NO_NEIGH]++;
+		return NULL;
+	}
+	if (unlikely(!rf_can_send(q->self, dst->family))) {
+		x->stats->dpdk_drops[RF_DPDK_DROP_NOT_OURS]++;
+		return NULL;
+	}
+	return q;
+}
+
+/* Neighbour entries are fetched this many descriptors ahead. */
+#define RF_NEIGH_AHEAD 4
+
+void rf_dpdk_tx_seed(struct rf_dpdk_tx *x, const struct rf_dpdk_stream *st,
+		     const struct rf_seed_tx *tx, unsigned n)
+{
+	for (unsigned i = 0; i < n && i < RF_NEIGH_AHEAD; i++)
+		rf_neigh_prefetch(x, tx[i].dst);
+	for (unsigned i = 0; i < n; i++) {
+		const struct rf_seed_tx *t = &tx[i];
+		const struct rte_ether_addr *mac;
+		struct rf_dpdk_txq *q = rf_route(x, t->dst, &mac);
+		struct rte_mbuf *m;
+
+		if (i + RF_NEIGH_AHEAD < n)
+			rf_neigh_prefetch(x, tx[i + RF_NEIGH_AHEAD].dst);
+		if (unlikely(!q))
+			continue;
+		if (likely(t->kind == RF_SEED_TX_DATA))
+			m = rf_build_data(x, q, mac, st, t);
+		else
+			m = rf_build_dgram(x, q, mac, t->dst, t->sig_msg, t->sig_len,
+					   rf_sig_sum(x, t));
+		if (likely(m != NULL))
+			rf_txq_push(x, q, m);
+	}
+}
+
+void rf_dpdk_tx_dgram(struct rf_dpdk_tx *x, const struct rf_addr *dst,
+		      const uint8_t *buf, uint16_t len,
+		      const struct rte_ether_addr *mac, unsigned q)
+{
+	struct rf_dpdk_txq *txq;
+	struct rte_mbuf *m;
+
+	if (mac) {
+		txq = &x->q[q];
+		if (unlikely(!rf_can_send(txq->self, dst->family))) {
+			x->stats->dpdk_drops[RF_DPDK_DROP_NOT_OURS]++;
+			return;
+		}
+	} else {
+		txq = rf_route(x, dst, &mac);
+		if (!txq)
+			return;
+	}
+	m = rf_build_dgram(x, txq, mac, dst, buf, len, rte_raw_cksum(buf, len));
+	if (m)
+		rf_txq_push(x, txq, m);
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The DPDK TX path of the seed: a worker's TX queues, the neighbour table
+ * that says which MAC (and port) a peer is reached through, and the
+ * builders that turn rf_seed_tx descriptors and control datagrams into
+ * Ethernet/IPv4|IPv6/UDP frames.
+ *
+ * Two ways to send a chunk, chosen per port:
+ *   zero-copy: a header mbuf (Ethernet + IP + UDP + the 28-byte DATA
+ *              header) chained to an mbuf that points into the chunk store
+ *              (rte_pktmbuf_attach_extbuf): one chunk goes to N peers and
+ *              its payload is never copied. Needs RTE_ETH_TX_OFFLOAD_MULTI_SEGS.
+ *   copy:      one single-segment mbuf per datagram, payload copied in.
+ * The UDP checksum is always filled in (IPv6 needs it), from the payload's
+ * sum computed once per chunk, not once per peer.
+ *
+ * One rf_dpdk_tx belongs to one lcore: nothing here locks. The seed
+ * worker (serve_dpdk.c) and the TX benchmark (tools/bench/seed_tx.c) share
+ * it, so the benchmark measures the code that serves.
+ */
+#ifndef RF_DPDK_TX_H
+#define RF_DPDK_TX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "addr.h"
+#include "chunk_store.h"
+#include "msg.h"
+#include "dpdk_stats.h"
+#include "seed.h"
+
+#define RF_DPDK_BURST 32
+#define RF_DPDK_TXQ_MAX 16   /* (port, queue) pairs one worker owns */
+#define RF_DPDK_CSUM_SLOTS 64
+
+/* The seed's own addresses on one port. */
+struct rf_dpdk_self {
+	struct rte_ether_addr mac;
+	bool has_ip4, has_ip6;
+	uint8_t ip4[4];
+	uint8_t ip6[16];
+	uint16_t udp_port;                 /* host order */
+};
+
+/* Mempools of one socket: pkt for RX, copies and control datagrams; hdr
+ * and ext (no data room) for the zero-copy chains. */
+struct rf_dpdk_pools {
+	struct rte_mempool *pkt, *hdr, *ext;
+};
+
+enum { RF_DPDK_POOL_PKT, RF_DPDK_POOL_HDR, RF_DPDK_POOL_EXT, RF_DPDK_POOLS };
+
+/* One stream as the TX path sees it. Zero-copy needs each payload's IOVA:
+ * the store's memzone is mapped page by page (pages need not be
+ * IOVA-contiguous); npages == 0 means the store is not in DPDK memory and
+ * its payloads are copied. */
+struct rf_dpdk_stream {
+	uint64_t stream_id;
+	const struct rf_chunk_store *store;
+	const uint8_t *va;                 /* the memzone */
+	unsigned page_shift;
+	unsigned npages;
+	rte_iova_t *page_iova;
+};
+
+/* Fill st for store (cold path, on socket). 0, or -ENOMEM; a store outside
+ * DPDK memory is not an error: it is sent by copy. */
+int rf_dpdk_stream_map(struct rf_dpdk_stream *st, uint64_t stream_id,
+		       const struct rf_chunk_store *store, int socket);
+void rf_dpdk_stream_unmap(struct rf_dpdk_stream *st);
+
+/* Frame headers are written from a per-queue template; the checksums are
+ * summed from values, never read back from what was just written (that
+ * stalls on store forwarding), with the constant parts summed once. */
+#define RF_DPDK_L2L3_V4 42         /* Ethernet + IPv4 + UDP */
+#define RF_DPDK_L2L3_V6 62         /* Ethernet + IPv6 + UDP */
+
+struct rf_dpdk_txq {
+	uint16_t port, queue;
+	bool zerocopy;
+	uint16_t n;
+	uint64_t bytes;                    /* of buf[0..n) */
+	const struct rf_dpdk_self *self;
+	struct rf_dpdk_pools pools;
+	uint32_t sum4_ip;                  /* IPv4 header's constant words */
+	uint32_t sum4_udp, sum6_udp;       /* pseudo-header + UDP constants */
+	uint8_t tmpl4[RF_DPDK_L2L3_V4];
+	uint8_t tmpl6[RF_DPDK_L2L3_V6];
+	struct rte_mbuf *buf[RF_DPDK_BURST];
+	/* mbufs taken from each pool a burst at a time */
+	uint16_t nstash[RF_DPDK_POOLS];
+	struct rte_mbuf *stash[RF_DPDK_POOLS][RF_DPDK_BURST];
+};
+
+struct rf_dpdk_neigh;
+
+/* A recent chunk's DATA header (flags 0) and the sum of that header and
+ * the payload: computed once per chunk, reused for every peer. */
+struct rf_dpdk_csum {
+	const struct rf_chunk *chunk;
+	uint64_t seq;
+	uint16_t sum;
+	uint8_t hdr[RF_DATA_HDR_LEN];
+} __rte_aligned(64);
+
+struct rf_dpdk_tx {
+	unsigned nq;
+	struct rf_dpdk_txq q[RF_DPDK_TXQ_MAX];
+	struct rf_dpdk_neigh *neigh;
+	uint32_t neigh_mask;
+	/* Where peers with no entry go: the last validated sender's MAC, on
+	 * a routed network the gateway's. */
+	bool gw_valid;
+	uint8_t gw_q;
+	struct rte_ether_addr gw_mac;
+	struct rte_mbuf_ext_shared_info shinfo;
+	struct rf_lcore_stats *stats;
+	/* the SIGNATURE last sent, and its sum */
+	const uint8_t *sig_msg;
+	uint64_t sig_first;
+	uint16_t sig_sum;
+	struct rf_dpdk_csum csum[RF_DPDK_CSUM_SLOTS];
+};
+
+/* Room for about `neighbours` peers, on socket. 0 or -ENOMEM. */
+int rf_dpdk_tx_init(struct rf_dpdk_tx *x, uint32_t neighbours, int socket,
+		    struct rf_lcore_stats *stats);
+void rf_dpdk_tx_free(struct rf_dpdk_tx *x);
+
+/* Add a TX queue; returns its index in x->q, or -ENOSPC. */
+int rf_dpdk_tx_add_queue(struct rf_dpdk_tx *x, uint16_t port, uint16_t queue,
+			 const struct rf_dpdk_self *self,
+			 const struct rf_dpdk_pools *pools, bool zerocopy);
+
+/* Remember that peer a is reached through mac on queue q. */
+void rf_dpdk_neigh_learn(struct rf_dpdk_tx *x, const struct rf_addr *a,
+			 const struct rte_ether_addr *mac, unsigned q,
+			 uint32_t now_s);
+
+/* Queue stream data: DATA by reference (or copied), SIGNATURE copied. */
+void rf_dpdk_tx_seed(struct rf_dpdk_tx *x, const struct rf_dpdk_stream *st,
+		     const struct rf_seed_tx *tx, unsigned n);
+
+/* Queue a control datagram (copied). With mac non-NULL it goes there on
+ * queue q (a reply to the frame just received); else by the neighbour
+ * table. */
+void rf_dpdk_tx_dgram(struct rf_dpdk_tx *x, const struct rf_addr *dst,
+		      const uint8_t *buf, uint16_t len,
+		      const struct rte_ether_addr *mac, unsigned q);
+
+/* Queue a finished frame (an ARP/ND/echo reply) on queue q. */
+void rf_dpdk_tx_frame(struct rf_dpdk_tx *x, unsigned q, struct rte_mbuf *m);
+
+/* Hand every queued frame to its PMD: retry a bounded number of times,
+ * then free what is left and count it (tx_full). */
+void rf_dpdk_tx_flush(struct rf_dpdk_tx *x);
+
+#endif

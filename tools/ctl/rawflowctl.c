@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * rawflowctl: operator commands that need no running daemon.
+ *
+ *   rawflowctl keygen FILE                     a stream key (prints its id)
+ *   rawflowctl stream-id FILE                  the stream id of a key file
+ *   rawflowctl token-key                       a fresh join-token key line
+ *   rawflowctl token --keys FILE --key-id N --stream ID --ttl S [--prefix CIDR]
+ *                                              a join token, in hex
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "keyfile.h"
+
+static void rf_ctl_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: rawflowctl COMMAND ...\n"
+		"\n"
+		"  keygen FILE          create a stream signing key (0600) and print its stream id\n"
+		"  stream-id FILE       print the stream id of a key file\n"
+		"  token-key [ID]       print a fresh join-token key line \"ID HEX\" (ID default 1)\n"
+		"  token --keys FILE --key-id N --stream ID --ttl SECONDS [--prefix ADDR/LEN]\n"
+		"                       print a join token (hex) signed with key N of FILE,\n"
+		"                       valid for SECONDS, optionally only from ADDR/LEN\n"
+		"  help                 this text\n");
+}
+
+static int rf_ctl_keygen(int argc, char **argv, bool create)
+{
+	struct rf_stream_key key;
+	char err[512];
+
+	if (argc != 2) {
+		rf_ctl_usage(stderr);
+		return 2;
+	}
+	if (create && access(argv[1], F_OK) == 0) {
+		fprintf(stderr, "rawflowctl: %s exists; not overwriting a stream's identity\n", argv[1]);
+		return 1;
+	}
+	if (rf_keyfile_load(argv[1], create, &key, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rawflowctl: %s\n", err);
+		return 1;
+	}
+	printf("%s\n", key.id_hex);
+	return 0;
+}
+
+static int rf_ctl_token_key(int argc, char **argv)
+{
+	uint8_t key[RF_SECRET_LEN];
+	char hex[2 * RF_SECRET_LEN + 1];
+	long id = argc > 1 ? strtol(argv[1], NULL, 10) : 1;
+
+	if (id < 0 || id > 255) {
+		fprintf(stderr, "rawflowctl: key ids are 0..255\n");
+		return 2;
+	}
+	randombytes_buf(key, sizeof(key));
+	sodium_bin2hex(hex, sizeof(hex), key, sizeof(key));
+	printf("%ld %s\n", id, hex);
+	return 0;
+}
+
+/* "198.18.0.0/15" or "2001:db8::/32" into the token's prefix fields. */
+static int rf_ctl_prefix(const char *s, struct rf_token_fields *f)
+{
+	char addr[64];
+	const char *slash = strchr(s, '/');
+	long len;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(addr))
+		return -EINVAL;
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = '\0';
+	len = strtol(slash + 1, NULL, 10);
+	if (inet_pton(AF_INET, addr, f->prefix_ip) == 1 && len >= 0 && len <= 32)
+		f->family = RF_AF_INET;
+	else if (inet_pton(AF_INET6, addr, f->prefix_ip) == 1 && len >= 0 && len <= 128)
+		f->family = RF_AF_INET6;
+	else
+		return -EINVAL;
+	f->prefix_len = (uint8_t)len;
+	return 0;
+}
+
+static int rf_ctl_token(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "keys", required_argument, NULL, 'k' },
+		{ "key-id", required_argument, NULL, 'i' },
+		{ "stream", required_argument, NULL, 's' },
+		{ "ttl", required_argument, NULL, 't' },
+		{ "prefix", required_argument, NULL, 'p' },
+		{ 0 }
+	};
+	static struct rf_token_keys keys;
+	struct rf_token_fields f = { 0 };
+	const char *keys_path = NULL;
+	uint8_t token[RF_TOKEN_LEN];
+	char hex[2 * RF_TOKEN_LEN + 1], err[512];
+	long key_id = -1, ttl = 0;
+	bool have_stream = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': keys_path = optarg; break;
+		case 'i': key_id = strtol(optarg, NULL, 10); break;
+		case 's': f.stream_id = strtoull(optarg, NULL, 16); have_stream = true; break;
+		case 't': ttl = strtol(optarg, NULL, 10); break;
+		case 'p':
+			if (rf_ctl_prefix(optarg, &f) != 0) {
+				fprintf(stderr, "rawflowctl: --prefix wants ADDR/LEN, got '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		default: rf_ctl_usage(stderr); return 2;
+		}
+	}
+	if (!keys_path || key_id < 0 || key_id > 255 || !have_stream || ttl <= 0) {
+		fprintf(stderr, "rawflowctl token: --keys, --key-id (0..255), --stream and --ttl (> 0) are needed\n");
+		return 2;
+	}
+	if (rf_token_keys_load(keys_path, &keys, err, sizeof(err)) != 0) {
+		fprintf(stderr, "rawflowctl: %s\n", err);
+		return 1;
+	}
+	if (!keys.present[key_id]) {
+		fprintf(stderr, "rawflowctl: %s has no key %ld\n", keys_path, key_id);
+		return 1;
+	}
+	f.key_id = (uint8_t)key_id;
+	f.expiry_s = (uint64_t)time(NULL) + (uint64_t)ttl;
+	if (rf_token_make(token, &f, keys.key[key_id]) != 0) {
+		fprintf(stderr, "rawflowctl: inconsistent token fields\n");
+		return 2;
+	}
+	sodium_bin2hex(hex, sizeof(hex), token, sizeof(token));
+	printf("%s\n", hex);
+	sodium_memzero(&keys, sizeof(keys));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (sodium_init() < 0)
+		return 1;
+	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "-h")) {
+		rf_ctl_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "keygen"))
+		return rf_ctl_keygen(argc - 1, argv + 1, true);
+	if (!strcmp(argv[1], "stream-id"))
+		return rf_ctl_keygen(argc - 1, argv + 1, false);
+	if (!strcmp(argv[1], "token-key"))
+		return rf_ctl_token_key(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "token"))
+		return rf_ctl_token(argc - 1, argv + 1);
+	fprintf(stderr, "rawflowctl: unknown command '%s' (see rawflowctl help)\n", argv[1]);
+	return 2;
+}
