@@ -33,6 +33,11 @@
  *    verified chunks enter the chunk store, so everything rf_peer_store()
  *    shows the relay side is safe to relay. A SIGNATURE enters the ring
  *    (rf_peer_sigs()) before the chunks it verifies enter the store.
+ *  - The store fills in sequence order, because rf_seed's fan-out passes
+ *    a hole for good: a verified chunk beyond a hole is held (in the same
+ *    pending area) until the hole fills or has been open one signature
+ *    group plus repair_after_ms; then the relay skips the hole, and a
+ *    chunk that fills it later is stored for repairs and playback only.
  *  - Parents per substream: peers with spare capacity that offer it, the
  *    least loaded first (spreading over up to RF_PEER_PARENTS_MAX), the
  *    seed last. Make-before-break: the old parent stays subscribed until
@@ -52,7 +57,7 @@
 #include "verify.h"
 #include "wire.h"
 
-#define RF_PEER_PARENTS_MAX 16   /* distinct parents at once */
+#define RF_PEER_PARENTS_MAX 16   /* distinct peer parents at once (and the seed) */
 #define RF_PEER_KNOWN_MAX 64     /* candidates remembered */
 #define RF_PEER_OUT_MAX 32       /* datagrams one call may emit */
 
@@ -70,7 +75,8 @@ struct rf_peer_params {
 	const uint8_t *token;           /* RF_TOKEN_LEN bytes, or NULL (copied) */
 	uint32_t delay_ms;              /* playback delay behind arrival (default 1000) */
 	uint32_t parent_timeout_ms;     /* no chunk from a parent this long: lost (default 500;
-					 * at least 3 chunk intervals of one substream) */
+					 * at least 3 chunk intervals of one substream
+					 * and 2 signature groups) */
 	uint32_t repair_after_ms;       /* a hole this old is asked for (default 150) */
 	uint32_t store_slots;           /* power of two >= 64; the buffer (default 2048);
 					 * should hold delay_ms of stream and more */

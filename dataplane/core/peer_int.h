@@ -12,7 +12,7 @@
 #define RF_PEER_HOME 0
 #define RF_PEER_NONE (-1)
 
-#define RF_PEER_PENDING 128          /* unverified chunks: 4 groups of 32 */
+#define RF_PEER_PENDING 256          /* unverified or held-for-order chunks */
 #define RF_PEER_RETRY_MS 500         /* handshake retransmit */
 #define RF_PEER_HANDSHAKE_MS 1000    /* a peer parent must welcome us by then */
 #define RF_PEER_TARGET_MS 2000       /* a redirected join target, likewise */
@@ -74,9 +74,10 @@ struct rf_peer_sub {
 	uint32_t rate_milli, late_ms;
 };
 
-/* A chunk waiting for its group's SIGNATURE. */
+/* A chunk waiting for its group's SIGNATURE, or verified and waiting for
+ * the hole before it (the store is filled in sequence order). */
 struct rf_peer_pend {
-	bool used;
+	bool used, verified;
 	uint8_t flags;
 	uint16_t len;
 	uint64_t seq;
@@ -105,6 +106,8 @@ struct rf_peer {
 	uint64_t welcome_ms;
 	uint64_t play_seq;           /* next to hand the player */
 	uint64_t seen_next;          /* first seq not seen yet */
+	uint64_t pub_next;           /* next seq the store (relay) gets in order */
+	uint64_t ver_next;           /* past the newest verified seq */
 
 	uint64_t quality_ms, rebalance_ms, window_ms, window_seen;
 

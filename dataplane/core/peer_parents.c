@@ -284,7 +284,9 @@ static void rf_peer_switch(struct rf_peer *pe, int sl, uint64_t mask, uint64_t n
 /*
  * Per substream, on its current parent: silent longer than the timeout
  * (at least three of the substream's chunk intervals, so sparse
- * substreams are not mistaken for lost ones), or, over a window, fewer
+ * substreams are not mistaken for lost ones, and two signature groups: a
+ * relaying parent forwards a group at once, when its signature has
+ * verified it), or, over a window, fewer
  * than half the chunks the stream as a whole advanced by per substream.
  * Comparing with the stream's own advance rather than WELCOME's nominal
  * rate keeps VBR lulls from looking like failing parents.
@@ -294,12 +296,15 @@ void rf_peer_health(struct rf_peer *pe, uint64_t now)
 	uint64_t fail[RF_PEER_SLOTS] = { 0 };
 	uint64_t timeout = pe->p.parent_timeout_ms;
 	uint64_t spaced = 3ull * pe->k * 1000000 / rf_peer_rate(pe);
+	uint64_t grouped = 2ull * pe->w.group_size * 1000000 / rf_peer_rate(pe);
 	bool window_end = now - pe->window_ms >= RF_PEER_WINDOW_MS;
 	uint64_t adv = pe->seen_next - pe->window_seen;
 	uint64_t elapsed = now - pe->window_ms;
 
 	if (spaced > timeout)
 		timeout = spaced;
+	if (grouped > timeout)
+		timeout = grouped;
 	for (unsigned s = 0; s < pe->k; s++) {
 		struct rf_peer_sub *u = &pe->sub[s];
 		uint64_t last;

@@ -83,7 +83,6 @@
 #define RF_SEED_NONE UINT32_MAX
 /* Directory entries kept: enough that filtering out the asking peer still
  * leaves a full CANDIDATES list. */
-#define RF_SEED_DIR_MAX (2 * RF_CANDIDATES_MAX)
 /* Repairs waiting to be sent, per seed, and per session (so one session
  * cannot fill the queue for everyone). */
 #define RF_SEED_REPAIR_QUEUE 1024

@@ -39,6 +39,7 @@
 #include "wire.h"
 
 #define RF_SEED_SESSIONS_MAX 100000
+#define RF_SEED_DIR_MAX (2 * RF_CANDIDATES_MAX) /* directory entries kept */
 
 struct rf_seed_params {
 	uint64_t stream_id;
@@ -143,6 +144,13 @@ void rf_seed_set_store(struct rf_seed *s, const struct rf_chunk_store *store);
  * plane), other seeds. Replaces the list. */
 void rf_seed_set_directory(struct rf_seed *s, const struct rf_candidate *c,
 			   unsigned count);
+
+/* Rebuild the directory from this seed's own sessions: peers whose
+ * announced upload leaves room for one more substream (stream_bps / K),
+ * most spare first, then the other seeds given (last resort). Scans every
+ * session: call about once a second. */
+void rf_seed_directory_refresh(struct rf_seed *s, uint64_t stream_bps, uint8_t substreams,
+			       const struct rf_candidate *seeds, unsigned nseeds);
 
 /* Handle one datagram from src at now_ms (unix time in ms: cookies and
  * tokens carry unix seconds). Replies are appended to out (the caller

@@ -44,6 +44,7 @@ struct rf_kernel {
 	unsigned nstreams;
 	struct rf_kstream st[RF_SERVE_STREAMS_MAX];
 	uint64_t tx_dropped;   /* datagrams the socket would not take */
+	uint64_t next_directory;
 
 	struct mmsghdr rx_msg[RF_K_BURST];
 	struct iovec rx_iov[RF_K_BURST];
@@ -208,12 +209,19 @@ static void rf_kernel_pump(struct rf_kernel *k, uint64_t now)
 
 static void rf_kernel_timers(struct rf_kernel *k, uint64_t now)
 {
+	bool second = now >= k->next_directory;
+
+	if (second)
+		k->next_directory = now + 1000;
 	for (unsigned i = 0; i < k->nstreams; i++) {
 		struct rf_ingest_stats is;
 
 		rf_ingest_stats(k->cfg->streams[i].ingest, &is);
 		if (is.bitrate_bps)
 			rf_seed_set_stream_bps(k->st[i].seed, is.bitrate_bps);
+		if (second && is.bitrate_bps)
+			rf_seed_directory_refresh(k->st[i].seed, is.bitrate_bps,
+						  k->cfg->substreams, NULL, 0);
 		do {
 			k->outbox.count = 0;
 			rf_seed_timers(k->st[i].seed, now, &k->outbox);

@@ -42,6 +42,7 @@ struct node {
 	enum node_mode mode;
 	bool session, dead, answer_repair, forge_sig;
 	bool lossy;                    /* loses 3 of 5 live chunks */
+	unsigned lag;                  /* pushes live chunks this many steps late */
 	uint64_t subs, offer;
 	uint32_t spare;
 	uint64_t forge_seq;            /* send this one corrupted (0: none) */
@@ -449,14 +450,15 @@ static void step(void)
 	seq = edge++;
 	for (int i = 0; i < NNODES; i++) {
 		struct node *nd = &nodes[i];
+		uint64_t s = seq - nd->lag;
 
 		if (!nd->session || nd->dead || !nd->subs)
 			continue;
-		if (((nd->subs >> (seq % K)) & 1) && !dropped(seq) &&
-		    !(nd->lossy && (seq / K) % 5 < 3))
-			send_data(i, seq, 0);
-		if (rf_sig_group_last(seq, G))
-			send_sig(i, seq);
+		if (((nd->subs >> (s % K)) & 1) && !dropped(s) &&
+		    !(nd->lossy && (s / K) % 5 < 3))
+			send_data(i, s, 0);
+		if (rf_sig_group_last(s, G))
+			send_sig(i, s);
 	}
 	pump();
 	rf_peer_tick(pe, now, &ob);
@@ -692,8 +694,9 @@ Test(peer, reordering_and_duplicates)
 	send_sig(SEED, first + G - 1); /* the same signature again */
 	pump();
 	cr_assert_eq(st()->bad_signatures, 0);
-	for (s = first; s < first + 2 * G; s++)
-		cr_assert_not_null(rf_chunk_store_get(rf_peer_store(pe), s));
+	/* verified, but held back from the relay-visible store: the chunks
+	 * before `first` are a hole the store fills in order */
+	cr_assert_null(rf_chunk_store_get(rf_peer_store(pe), first));
 	cr_assert_geq(st()->duplicates, 2 * G / 3 + 1);
 	/* a forged chunk for an already-signed group is rejected at once */
 	edge++;
@@ -701,10 +704,14 @@ Test(peer, reordering_and_duplicates)
 	send_sig(SEED, first + 3 * G - 1);
 	send_data(SEED, first + 2 * G, 0);
 	cr_assert_eq(st()->bad_chunks, 1);
-	cr_assert_null(rf_chunk_store_get(rf_peer_store(pe), first + 2 * G));
 	cr_assert_eq(rf_peer_state(pe), RF_PEER_RECEIVING, "the seed is never dropped");
 	nodes[SEED].forge_seq = 0; /* its repair brings the real one */
-	idle_ms(1500);
+	/* repairs fill the hole (or the hold expires): all reach the store */
+	idle_ms(400);
+	for (s = first; s < first + 2 * G; s++) /* the forged one is the newest: unseen */
+		cr_assert_not_null(rf_chunk_store_get(rf_peer_store(pe), s), "%llu",
+				   (unsigned long long)s);
+	idle_ms(1100);
 	rf_peer_play(pe, now, on_play, NULL);
 	for (unsigned i = 1; i < nplayed; i++)
 		cr_assert_gt(played_seq[i], played_seq[i - 1]);
@@ -1228,10 +1235,14 @@ Test(peer, far_ahead_chunk_drags_the_playback_point)
 	cr_assert_eq(st()->skipped, skipped);
 	/* signed, the buffer must follow it: what it passes is skipped */
 	send_sig(SEED, far + G - 1);
-	cr_assert_not_null(rf_chunk_store_get(rf_peer_store(pe), far));
 	cr_assert_gt(st()->skipped, skipped);
 	rf_peer_play(pe, now + 1100, on_play, NULL);
 	cr_assert_eq(played_seq[nplayed - 1], far);
+	/* the relay gets it once the hole before it has been held long enough */
+	nodes[SEED].answer_repair = false;
+	cr_assert_null(rf_chunk_store_get(rf_peer_store(pe), far));
+	idle_ms(G * STEP + 150 + STEP);
+	cr_assert_not_null(rf_chunk_store_get(rf_peer_store(pe), far));
 }
 
 /* Random bytes and mutated valid datagrams from the seed and a parent:
@@ -1313,4 +1324,39 @@ Test(peer, mutations_never_crash)
 	cr_assert_gt(st()->drops[RF_DROP_BAD_MAGIC], 0);
 	cr_assert_gt(st()->drops[RF_DROP_SHORT] + st()->drops[RF_DROP_BAD_LENGTH], 0);
 	cr_assert_neq(rf_peer_state(pe), RF_PEER_REFUSED);
+}
+
+/* Substreams from parents at different latencies arrive out of order; the
+ * store the relay side fans out from still grows in sequence order. */
+Test(peer, store_for_the_relay_fills_in_order)
+{
+	int cands[] = { A, B };
+	struct rf_peer_parent_view v[RF_PEER_PARENTS_MAX + 1];
+	const struct rf_chunk_store *cs;
+	uint64_t first = 0;
+	unsigned n;
+
+	join_with(cands, 2);
+	nodes[B].lag = 5;             /* B is 50 ms behind A */
+	cs = rf_peer_store(pe);
+	for (int i = 0; i < 150; i++) {
+		uint64_t next;
+
+		step();
+		next = rf_chunk_store_next(cs);
+		if (!first && next != rf_chunk_store_oldest(cs))
+			first = rf_chunk_store_oldest(cs);
+		for (uint64_t q = first ? first : next; q != next; q++)
+			cr_assert_not_null(rf_chunk_store_get(cs, q), "hole at %llu below %llu",
+					   (unsigned long long)q, (unsigned long long)next);
+	}
+	cr_assert_neq(first, 0);
+	cr_assert_gt(rf_chunk_store_next(cs), first + 100);
+	cr_assert_eq(st()->repairs_asked, 0, "50 ms late is not lost");
+	n = rf_peer_parents(pe, v, RF_PEER_PARENTS_MAX + 1);
+	for (unsigned i = 0; i < n; i++)
+		if (rf_addr_equal(&v[i].addr, &nodes[B].addr))
+			cr_assert(v[i].late_ms >= 30 && v[i].late_ms <= 60, "B late %u", v[i].late_ms);
+	run_ms(1000);
+	assert_all_played();
 }

@@ -333,10 +333,12 @@ static int rf_tx_main(void *arg)
 				if (desc[i].kind == RF_SEED_TX_DATA && desc[i].seq - b->sent_seq < (1ull << 63))
 					__atomic_store_n(&b->sent_seq, desc[i].seq, __ATOMIC_RELAXED);
 		} while (n == RF_DPDK_BURST && ++rounds < 8);
-		if (b->drain_rx) {
+		while (b->drain_rx) { /* net_ring: whatever was sent, all of it */
 			uint16_t k = rte_eth_rx_burst(b->port.id, 0, rx, RF_DPDK_BURST);
 
 			rte_pktmbuf_free_bulk(rx, k);
+			if (k < RF_DPDK_BURST)
+				break;
 		}
 		rf_dpdk_tx_flush(&b->tx);
 		if (tsc >= next_timer) {

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# The seed's DPDK backend end to end: rawflow-seed drives net_af_xdp on one
+# end of a veth pair (namespace a, 198.18.0.1 and 2001:db8::1) and owns it:
+# the default XDP program hands every frame to DPDK, so ARP, neighbour
+# discovery and ping are answered by the seed itself. In namespace b,
+# rawflow-probe joins over IPv4 and over IPv6, verifies every chunk against
+# the group signatures and writes the stream: byte-identical to the
+# source. Then garbage is counted by reason, DPDK telemetry shows it, and
+# SIGTERM drains (the probe is redirected) before the seed exits 0.
+. "$(dirname "$0")/lib.sh"
+
+PROBE=$RF_BUILD_DIR/tools/probe/rawflow-probe
+NS=rfd$$
+PREFIX=rf$$
+
+[ "$(id -u)" -eq 0 ] || skip_all "needs root for namespaces and AF_XDP"
+ldd "$SEED" | grep -q librte_eal || skip_all "rawflow-seed was built without DPDK"
+[ "$(awk '/HugePages_Free/ { print $2 }' /proc/meminfo)" -ge 128 ] ||
+	skip_all "needs 128 free 2 MB hugepages"
+make_netns_pair $NS || skip_all "cannot create network namespaces"
+ip -n $NS-b addr add 2001:db8::2/64 dev vb nodad
+# veth leaves the UDP checksum to "hardware" that is not there; a real
+# sender's NIC fills it in, so make the kernel do it
+ip netns exec $NS-b ethtool -K vb tx off >/dev/null
+
+make_ts 12 "$WORK/src.ts"
+ip netns exec $NS-a "$SEED" --source "file://$WORK/src.ts" --loop --key "$WORK/stream.key" \
+	--backend dpdk --port-ip 198.18.0.1 --port-ip6 2001:db8::1 --max-sessions 1000 \
+	--stats-interval 0 -- --vdev net_af_xdp0,iface=va,start_queue=0,queue_count=1 \
+	-l 0,1 --in-memory --no-pci --file-prefix $PREFIX 2>"$WORK/seed.log" &
+SEED_PID=$!
+at_exit "kill -9 $SEED_PID"
+wait_for 15 grep -q "serving on" "$WORK/seed.log"
+check "the DPDK backend serves the stream once its store is sized" grep -q "serving on" "$WORK/seed.log"
+[ $TAP_FAILED -eq 0 ] || { sed 's/^/# /' "$WORK/seed.log"; finish; }
+ID=$(grep -o 'stream [0-9a-f]\{16\}' "$WORK/seed.log" | head -1 | cut -d' ' -f2)
+MAC=$(grep -o 'MAC [0-9A-F:]\{17\}' "$WORK/seed.log" | head -1 | cut -d' ' -f2 | tr 'A-F' 'a-f')
+
+# ICMP echo from namespace b, over a raw socket: ping HOST
+ping_seed() {
+	ip netns exec $NS-b python3 - "$1" <<'PY'
+import os, socket, struct, sys, time
+host = sys.argv[1]; v6 = ':' in host
+def csum(b):
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b)); s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_RAW,
+                  socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP)
+s.settimeout(1)
+ident, body = os.getpid() & 0xffff, b'rawflow-ping' * 4
+req = struct.pack('!BBHHH', 128 if v6 else 8, 0, 0, ident, 1) + body
+if not v6:  # the kernel fills in the ICMPv6 checksum, not ICMP's
+    req = req[:2] + struct.pack('!H', csum(req)) + req[4:]
+s.sendto(req, (host, 0))
+end = time.time() + 2
+while time.time() < end:
+    try:
+        r = s.recv(2048)
+    except socket.timeout:
+        continue
+    r = r if v6 else r[(r[0] & 15) * 4:]
+    if r[0] == (129 if v6 else 0) and r[4:6] == struct.pack('!H', ident) and r[8:] == body:
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+
+ip -n $NS-b neigh flush all
+check "ping 198.18.0.1 is answered by the seed" ping_seed 198.18.0.1
+check "ARP: the seed answered for 198.18.0.1 with its port's MAC" \
+	bash -c "ip -n $NS-b neigh show 198.18.0.1 | grep -qi '$MAC'"
+check "ping 2001:db8::1 is answered by the seed" ping_seed 2001:db8::1
+check "neighbour discovery: the seed advertised 2001:db8::1 with its port's MAC" \
+	bash -c "ip -n $NS-b -6 neigh show 2001:db8::1 | grep -qi '$MAC'"
+
+# the whole window from its oldest chunk over IPv4, a player's join over IPv6
+ip netns exec $NS-b "$PROBE" "rawflow://198.18.0.1:4433/$ID" --from oldest --seconds 8 \
+	--out "$WORK/v4.ts" --json "$WORK/v4.json" 2>"$WORK/probe4.log"
+check "IPv4 probe from the oldest chunk: every chunk verified" test $? -eq 0
+ip netns exec $NS-b "$PROBE" "rawflow://[2001:db8::1]:4433/$ID" --from rap --seconds 5 \
+	--out "$WORK/v6.ts" --json "$WORK/v6.json" 2>"$WORK/probe6.log"
+check "IPv6 probe from a random access point: every chunk verified" test $? -eq 0
+# the file loops: what a probe wrote is a contiguous run of it
+contiguous() { # SRC GOT MIN_BYTES [OFFSET]
+	python3 - "$@" <<'PY'
+import sys
+src, got = (open(f, 'rb').read() for f in sys.argv[1:3])
+need, want_at = int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None
+loop = src * (len(got) // len(src) + 2)
+at = loop.find(got[:4096])
+ok = len(got) >= need and at >= 0 and loop[at:at + len(got)] == got
+ok = ok and (want_at is None or at == int(want_at))
+print(f'# {len(got)} bytes from offset {at}')
+sys.exit(0 if ok else 1)
+PY
+}
+check "IPv4: byte-identical to the source from its first byte" \
+	contiguous "$WORK/src.ts" "$WORK/v4.ts" 1000000 0
+starts_pat() { # a TS file that starts with a PAT (PID 0, payload start)
+	python3 -c 'import sys; d = open(sys.argv[1], "rb").read(4)
+sys.exit(not (d[0] == 0x47 and d[1] & 0x5f == 0x40 and d[2] == 0))' "$1"
+}
+check "IPv6: a contiguous part of the source" contiguous "$WORK/src.ts" "$WORK/v6.ts" 500000
+check "IPv6: it starts with a PAT" starts_pat "$WORK/v6.ts"
+
+# garbage to the seed's port: counted by reason, never answered
+ip netns exec $NS-b python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(5): s.sendto(b"XX" + bytes(62), ("198.18.0.1", 4433))
+s.sendto(b"RF\x02\x01" + bytes(60), ("198.18.0.1", 4433))'
+sleep 0.5
+tel() { echo "$1" | dpdk-telemetry.py -f $PREFIX 2>/dev/null | tail -n 1; }
+if command -v dpdk-telemetry.py >/dev/null; then
+	tel /rawflow/stats > "$WORK/stats.json"
+	tel /rawflow/sessions > "$WORK/sessions.json"
+	tel /rawflow/lcores > "$WORK/lcores.json"
+	diag "$(cat "$WORK/stats.json")"
+	check "telemetry: joins, answers and drops by reason" python3 - "$WORK/stats.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))['/rawflow/stats']
+ok = (s['joins'] >= 2 and s['arp_answered'] >= 1 and s['nd_answered'] >= 1 and
+      s['echo_answered'] >= 2 and s['drops']['bad_magic'] == 5 and
+      s['drops']['bad_version'] == 1 and s['tx_packets'] > 1000)
+sys.exit(0 if ok else 1)
+PY
+	check "telemetry: sessions per stream and counters per lcore" python3 - "$WORK/sessions.json" "$WORK/lcores.json" "$ID" <<'PY'
+import json, sys
+sess = json.load(open(sys.argv[1]))['/rawflow/sessions']
+lcores = json.load(open(sys.argv[2]))['/rawflow/lcores']
+sys.exit(0 if sys.argv[3] in sess and lcores['1']['tx_packets'] > 1000 else 1)
+PY
+else
+	ok "telemetry # SKIP dpdk-telemetry.py not installed (package dpdk-dev)"
+fi
+
+# drain: a probe connected while the seed gets SIGTERM is redirected
+ip netns exec $NS-b "$PROBE" "rawflow://198.18.0.1:4433/$ID" --from live --seconds 20 \
+	2>"$WORK/probe-drain.log" &
+P3=$!
+sleep 2
+kill -TERM $SEED_PID
+wait $SEED_PID
+check "SIGTERM: the seed drains and exits 0" test $? -eq 0
+wait $P3
+check "the probe was told to go elsewhere (draining)" grep -q "draining" "$WORK/probe-drain.log"
+check "the drain is logged" grep -q "drained" "$WORK/seed.log"
+
+[ $TAP_FAILED -eq 0 ] || { tail -n 30 "$WORK/seed.log"; tail -n 5 "$WORK"/probe*.log; } | sed 's/^/# /'
+finish
