@@ -825,8 +825,19 @@ static int rf_repair_neighbour(const struct rf_peer *pe, const uint64_t *subs,
  * substream whose parent was subscribed less than repair_after_ms ago
  * gets that long for its catch-up first.
  */
+/* How long a hole waits before it is asked for: repair_after_ms, but at
+ * least two signature groups, since relays forward a group only once it is
+ * signed and so deliver in bursts a group apart. */
+static uint64_t rf_peer_repair_wait(const struct rf_peer *pe)
+{
+	uint64_t groups = 2ull * pe->w.group_size * 1000000 / rf_peer_rate(pe);
+
+	return groups > pe->p.repair_after_ms ? groups : pe->p.repair_after_ms;
+}
+
 static void rf_peer_repairs(struct rf_peer *pe, uint64_t now, struct rf_peer_outbox *out)
 {
+	uint64_t wait = rf_peer_repair_wait(pe);
 	struct rf_repair_batch batch[RF_PEER_SLOTS];
 	uint64_t subs[RF_PEER_SLOTS];
 	uint64_t lo = pe->play_seq, hi = pe->seen_next;
@@ -849,10 +860,10 @@ static void rf_peer_repairs(struct rf_peer *pe, uint64_t now, struct rf_peer_out
 		    rf_peer_held(pe, seq))
 			continue;
 		if (mt->stage == 0) {
-			if (now - mt->seen_ms < pe->p.repair_after_ms)
+			if (now - mt->seen_ms < wait)
 				continue;
 			if (u->sub >= 0 && u->sub == u->want &&
-			    now - u->sub_ms < pe->p.repair_after_ms)
+			    now - u->sub_ms < wait)
 				continue;
 			dst = rf_repair_neighbour(pe, subs, s, seq);
 		} else if (now - mt->asked_ms < pe->p.repair_after_ms) {

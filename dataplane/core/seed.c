@@ -85,6 +85,7 @@
  * leaves a full CANDIDATES list. */
 /* Repairs waiting to be sent, per seed, and per session (so one session
  * cannot fill the queue for everyone). */
+#define RF_SEED_OFFER_MS 3000 /* CANDIDATES again to sessions the seed still feeds */
 #define RF_SEED_REPAIR_QUEUE 1024
 #define RF_SEED_REPAIR_PER_SESSION 128
 /* rf_seed_timers() looks at this many session slots per call at least
@@ -137,6 +138,7 @@ struct rf_seed_session {
 	uint64_t catchup_next;    /* next backlog sequence (RF_SF_CATCHUP) */
 	uint64_t joined_ms;
 	uint64_t last_rx_ms;
+	uint64_t offered_ms;      /* when CANDIDATES last went out to it */
 	uint64_t rx_packets;
 	uint64_t tx_packets;
 	uint64_t tx_bytes;
@@ -710,8 +712,9 @@ static void rf_send_bye(struct rf_seed *s, struct rf_seed_outbox *out,
 }
 
 static void rf_send_welcome(struct rf_seed *s, struct rf_seed_outbox *out,
-			    const struct rf_addr *dst)
+			    struct rf_seed_session *x)
 {
+	const struct rf_addr *dst = &x->addr;
 	struct rf_msg m = { .type = RF_MSG_WELCOME };
 	struct rf_welcome *w = &m.welcome;
 
@@ -729,6 +732,7 @@ static void rf_send_welcome(struct rf_seed *s, struct rf_seed_outbox *out,
 	w->keepalive_ms = s->p.keepalive_ms;
 	rf_reply(s, out, dst, &m, true);
 	rf_send_list(s, out, dst, RF_MSG_CANDIDATES, 0);
+	x->offered_ms = x->last_rx_ms;
 }
 
 /* ---- input ---- */
@@ -786,7 +790,7 @@ static enum rf_drop rf_seed_join(struct rf_seed *s, uint64_t now_ms,
 		x->upload_kbps = j->upload_kbps;
 		x->rejoins++;
 		s->st.rejoins++;
-		rf_send_welcome(s, out, a);
+		rf_send_welcome(s, out, x);
 		return RF_DROP_NONE;
 	}
 	/* Admission: room in the table, and the whole stream for one more
@@ -804,7 +808,7 @@ static enum rf_drop rf_seed_join(struct rf_seed *s, uint64_t now_ms,
 	x->upload_kbps = j->upload_kbps;
 	x->rx_packets = 1;
 	s->st.joins++;
-	rf_send_welcome(s, out, a);
+	rf_send_welcome(s, out, x);
 	return RF_DROP_NONE;
 }
 
@@ -1468,6 +1472,15 @@ void rf_seed_timers(struct rf_seed *s, uint64_t now_ms,
 			rf_send_bye(s, out, &x->addr, RF_REASON_TIMEOUT);
 			s->st.timeouts++;
 			rf_session_end(s, idx);
+		} else if (x->state == RF_SS_OPEN && x->mask && s->dir_count &&
+			   now_ms - x->offered_ms >= RF_SEED_OFFER_MS) {
+			/* still fed by the seed: offer the peers that joined
+			 * since, so it can move its substreams to them */
+			if (rf_out_full(out))
+				break;
+			rf_send_list(s, out, &x->addr, RF_MSG_CANDIDATES, 0);
+			s->st.offers++;
+			x->offered_ms = now_ms;
 		}
 		s->scan_pos = idx + 1 < s->p.max_sessions ? idx + 1 : 0;
 	}

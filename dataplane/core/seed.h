@@ -104,6 +104,7 @@ struct rf_seed_stats {
 	uint64_t subscribes, unsubscribes;
 	uint64_t repairs_asked, repairs_sent, repairs_missed;
 	uint64_t quality_reports;
+	uint64_t offers;                /* CANDIDATES re-sent to fed sessions */
 	uint64_t committed_bps;         /* egress promised to subscribers */
 	uint64_t fanout_skipped;        /* sequences the fan-out or a catch-up
 					 * jumped over: left the window, or holes */

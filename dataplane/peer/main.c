@@ -37,6 +37,7 @@ struct rf_peer_opts {
 	uint32_t upload_kbps;
 	uint32_t delay_ms;
 	uint32_t max_children;
+	bool forge_relay;
 	double seconds;
 	int status;                   /* -1: when stderr is a terminal */
 };
@@ -68,6 +69,8 @@ static void rf_usage(FILE *f)
 		"  --seconds S          leave after S seconds (default: until signalled)\n"
 		"  --status / --no-status  live status line (default: on a terminal)\n"
 		"  --stats-json FILE    write final statistics as JSON\n"
+		"  --forge-relay        TESTING ONLY: relay chunks with a byte flipped, to\n"
+		"                       check that receivers reject and drop such a parent\n"
 		"  -v, --verbose        debug logging\n"
 		"  -h, --help           this text\n");
 }
@@ -97,7 +100,7 @@ static int rf_parse_url(struct rf_peer_opts *o, const char *url)
 static int rf_parse_args(struct rf_peer_opts *o, int argc, char **argv)
 {
 	enum { O_TOKEN = 256, O_HTTP, O_UPLOAD, O_CHILDREN, O_DELAY, O_BIND, O_SECONDS,
-	       O_STATUS, O_NO_STATUS, O_JSON };
+	       O_STATUS, O_NO_STATUS, O_JSON, O_FORGE };
 	static const struct option opts[] = {
 		{ "token", required_argument, NULL, O_TOKEN },
 		{ "http", required_argument, NULL, O_HTTP },
@@ -110,6 +113,7 @@ static int rf_parse_args(struct rf_peer_opts *o, int argc, char **argv)
 		{ "status", no_argument, NULL, O_STATUS },
 		{ "no-status", no_argument, NULL, O_NO_STATUS },
 		{ "stats-json", required_argument, NULL, O_JSON },
+		{ "forge-relay", no_argument, NULL, O_FORGE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -141,6 +145,7 @@ static int rf_parse_args(struct rf_peer_opts *o, int argc, char **argv)
 		case O_STATUS: o->status = 1; break;
 		case O_NO_STATUS: o->status = 0; break;
 		case O_JSON: o->stats_json = optarg; break;
+		case O_FORGE: o->forge_relay = true; break;
 		case 'v': rf_log_set_level(RF_LOG_DEBUG); break;
 		case 'h': rf_usage(stdout); exit(0);
 		default: return -EINVAL;
@@ -185,6 +190,54 @@ static void rf_play_cb(void *ctx, uint64_t seq, const uint8_t *payload, uint16_t
 {
 	(void)seq;
 	rf_player_chunk(ctx, payload, len, flags & RF_FLAG_DATA_RAP);
+}
+
+/* Healing is a lifecycle event: log each parent the peer stops using and
+ * each forged chunk rejected. */
+struct rf_healing_log {
+	struct rf_peer_parent_view parents[RF_PEER_PARENTS_MAX + 1];
+	unsigned nparents;
+	uint64_t switches, bad;
+};
+
+static const struct rf_peer_parent_view *rf_parent_in(const struct rf_peer_parent_view *v,
+							unsigned n, const struct rf_addr *a)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (rf_addr_equal(&v[i].addr, a))
+			return &v[i];
+	return NULL;
+}
+
+static void rf_log_healing(const struct rf_peer *pe, struct rf_healing_log *h)
+{
+	const struct rf_peer_stats *s = rf_peer_stats(pe);
+	struct rf_peer_parent_view v[RF_PEER_PARENTS_MAX + 1];
+	unsigned n = rf_peer_parents(pe, v, RF_PEER_PARENTS_MAX + 1);
+	char where[80];
+
+	for (unsigned i = 0; i < h->nparents; i++) {
+		if (rf_parent_in(v, n, &h->parents[i].addr))
+			continue;
+		rf_addr_format(&h->parents[i].addr, where, sizeof(where));
+		rf_info("parent %s dropped (%llu switches so far)", where,
+			(unsigned long long)s->parent_switches);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct rf_peer_parent_view *was = rf_parent_in(h->parents, h->nparents, &v[i].addr);
+
+		if (!v[i].ready || (was && was->ready))
+			continue;
+		rf_addr_format(&v[i].addr, where, sizeof(where));
+		rf_info("parent %s serving%s", where, v[i].is_seed ? " (the seed)" : "");
+	}
+	if (s->bad_chunks != h->bad)
+		rf_warn("%llu forged chunk(s) rejected; their sender is dropped as a parent",
+			(unsigned long long)(s->bad_chunks - h->bad));
+	h->nparents = n;
+	memcpy(h->parents, v, n * sizeof(v[0]));
+	h->switches = s->parent_switches;
+	h->bad = s->bad_chunks;
 }
 
 static void rf_status_line(const struct rf_node *n, const struct rf_player *pl, uint64_t now,
@@ -241,6 +294,7 @@ int main(int argc, char **argv)
 	struct rf_player *pl;
 	struct rf_node *n;
 	uint64_t start, next_tick = 0, next_status, last_bytes = 0;
+	struct rf_healing_log healing = { 0 };
 	bool tty, show, refused;
 
 	if (sodium_init() < 0 || rf_parse_args(&o, argc, argv) != 0)
@@ -256,6 +310,9 @@ int main(int argc, char **argv)
 	cfg.peer.token = o.has_token ? o.token : NULL;
 	cfg.peer.delay_ms = o.delay_ms;
 	cfg.max_children = o.max_children;
+	cfg.forge = o.forge_relay;
+	if (o.forge_relay)
+		rf_warn("--forge-relay: relaying FORGED chunks (testing only)");
 	pl = rf_open_player(&o);
 	if (!pl || rf_node_open(&n, &cfg) != 0)
 		return 1;
@@ -282,6 +339,7 @@ int main(int argc, char **argv)
 			rf_player_poll(pl);
 			next_tick = now + RF_TICK_MS;
 		}
+		rf_log_healing(rf_node_peer(n), &healing);
 		if (rf_peer_state(rf_node_peer(n)) == RF_PEER_REFUSED) {
 			rf_err("the seed refused us (a join token is needed, or ours is not valid)");
 			break;

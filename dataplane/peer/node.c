@@ -46,6 +46,7 @@ struct rf_node {
 	struct iovec iov[RF_NODE_BURST][2];
 	struct sockaddr_storage to[RF_NODE_BURST];
 	uint8_t hdr[RF_NODE_BURST][RF_DATA_HDR_LEN];
+	uint8_t (*forged)[RF_CHUNK_MAX]; /* cfg.forge: what it relays instead */
 
 	struct mmsghdr rmsg[RF_NODE_BURST];
 	struct iovec riov[RF_NODE_BURST];
@@ -126,6 +127,11 @@ static void rf_node_send_tx(struct rf_node *n, unsigned count)
 				  t->substream, t->chunk->len);
 		m->msg_hdr.msg_iov[0] = (struct iovec){ n->hdr[slot], RF_DATA_HDR_LEN };
 		m->msg_hdr.msg_iov[1] = (struct iovec){ (void *)t->chunk->payload, t->chunk->len };
+		if (n->forged) { /* a malicious relay, for tests: one byte changed */
+			memcpy(n->forged[slot], t->chunk->payload, t->chunk->len);
+			n->forged[slot][t->chunk->len / 2] ^= 0xff;
+			m->msg_hdr.msg_iov[1].iov_base = n->forged[slot];
+		}
 		m->msg_hdr.msg_iovlen = 2;
 		n->st.relay_bytes += RF_DATA_HDR_LEN + t->chunk->len;
 	}
@@ -310,7 +316,8 @@ int rf_node_open(struct rf_node **out, const struct rf_node_config *cfg)
 		rc = -EINVAL;
 		goto fail;
 	}
-	if (cfg->delay_ms && !(n->delayed = calloc(RF_NODE_DELAY_SLOTS, sizeof(*n->delayed)))) {
+	if ((cfg->delay_ms && !(n->delayed = calloc(RF_NODE_DELAY_SLOTS, sizeof(*n->delayed)))) ||
+	    (cfg->forge && !(n->forged = calloc(RF_NODE_BURST, sizeof(*n->forged))))) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -327,6 +334,7 @@ int rf_node_open(struct rf_node **out, const struct rf_node_config *cfg)
 fail:
 	if (n->fd > 0)
 		close(n->fd);
+	free(n->delayed);
 	free(n->peer_mem);
 	free(n);
 	return rc;
@@ -344,6 +352,7 @@ void rf_node_close(struct rf_node *n)
 		return;
 	close(n->fd);
 	free(n->delayed);
+	free(n->forged);
 	free(n->relay_mem);
 	free(n->peer_mem);
 	free(n);

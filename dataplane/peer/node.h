@@ -25,6 +25,7 @@ struct rf_node_config {
 	double loss;                     /* share of received datagrams dropped */
 	uint32_t delay_ms;               /* added to every received datagram */
 	uint32_t rnd_seed;               /* for the loss model */
+	bool forge;                      /* tests: relay chunks with a flipped byte */
 };
 
 struct rf_node_stats {

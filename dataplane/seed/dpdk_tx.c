@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
-#include <stddef.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <rte_branch_prediction.h>
@@ -26,7 +26,6 @@
 /* Slots probed per lookup: two cache lines of 32-byte entries. */
 #define RF_NEIGH_PROBE 4
 
-
 struct rf_dpdk_neigh {
 	uint8_t ip[16];
 	uint8_t family;                    /* 0: empty */
@@ -36,7 +35,7 @@ struct rf_dpdk_neigh {
 	uint32_t pad;
 };
 
-_Static_assert(sizeof(struct rf_dpdk_neigh) == 32, "two neighbours per line half");
+_Static_assert(sizeof(struct rf_dpdk_neigh) == 32, "two neighbours per cache line");
 
 static void rf_txq_templates(struct rf_dpdk_txq *q);
 

@@ -212,7 +212,8 @@ static void rf_peer_addr(const struct rf_bench *b, unsigned i, struct rf_addr *a
 	}
 }
 
-/* Feed m from a; the replies' types must be want[0..nwant). */
+/* Feed m from a; the replies' types must be want[0..nwant); *reply is the
+ * first. */
 static int rf_feed(struct rf_bench *b, const struct rf_addr *a, struct rf_msg *m,
 		   const uint8_t *want, unsigned nwant, struct rf_msg *reply)
 {
@@ -226,12 +227,11 @@ static int rf_feed(struct rf_bench *b, const struct rf_addr *a, struct rf_msg *m
 		return -EPROTO;
 	if (out.count != nwant)
 		return -EPROTO;
-	for (unsigned i = 0; i < nwant; i++)
+	/* the first reply is kept: its fields are copies, not pointers */
+	for (unsigned i = nwant; i-- > 0;)
 		if (rf_msg_decode(out.out[i].buf, out.out[i].len, reply) != RF_DROP_NONE ||
 		    reply->type != want[i])
 			return -EPROTO;
-	if (nwant)
-		rf_msg_decode(out.out[0].buf, out.out[0].len, reply);
 	return 0;
 }
 

@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * rawflow-swarm: N peers (the same node code rawflow-peer runs) in one
+ * process, each on its own loopback address, with upload limits drawn
+ * from a distribution, and loss, delay and churn injected. Shows progress
+ * every second and ends with a report (and JSON): offload, continuity,
+ * start-up times, delay behind live, parent switches, repairs, skips.
+ *
+ *   rawflow-swarm rawflow://HOST:PORT/STREAM-ID --peers N [options]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "node.h"
+#include "sockaddr.h"
+
+#define RF_SWARM_MAX 4096
+#define RF_SWARM_TICK_MS 10
+
+struct rf_swarm_peer {
+	struct rf_node *node;
+	uint32_t upload_kbps;
+	uint64_t joined_ms;
+	uint64_t played_bytes;
+	uint64_t newest_played;
+	bool forger;
+	/* totals of nodes that left, so churn keeps their figures */
+};
+
+struct rf_swarm {
+	/* options */
+	struct rf_addr seed;
+	uint64_t stream_id;
+	unsigned peers;
+	double seconds, loss, churn_per_min, join_spread_s;
+	uint32_t delay_ms, upload_mean_kbps, playback_delay_ms;
+	const char *dist, *json, *addr_base;
+	unsigned forgers;
+
+	int ep;
+	unsigned next_addr;
+	uint32_t rnd;
+	struct rf_swarm_peer p[RF_SWARM_MAX];
+
+	/* totals, including peers that left */
+	uint64_t played, skipped, late, switches, repairs, repaired, bad_chunks;
+	uint64_t from_seed, played_bytes, joins, leaves;
+	double startups[RF_SWARM_MAX * 8];
+	unsigned nstartups;
+};
+
+static volatile sig_atomic_t rf_quit;
+
+static void rf_on_signal(int sig)
+{
+	(void)sig;
+	rf_quit = 1;
+}
+
+static double rf_rand01(struct rf_swarm *s)
+{
+	s->rnd = s->rnd * 1664525u + 1013904223u;
+	return (s->rnd >> 8) / (double)(1u << 24);
+}
+
+/* An upload limit from the distribution, in kbit/s. */
+static uint32_t rf_swarm_upload(struct rf_swarm *s)
+{
+	double m = s->upload_mean_kbps;
+
+	if (!strcmp(s->dist, "fixed"))
+		return (uint32_t)m;
+	if (!strcmp(s->dist, "exp"))
+		return (uint32_t)(-m * log(1 - rf_rand01(s) * 0.999));
+	return (uint32_t)(m * (0.5 + rf_rand01(s))); /* uniform in [m/2, 3m/2] */
+}
+
+/* Peer i's local address: 127.<base>.x.y, one address each. */
+static void rf_swarm_addr(struct rf_swarm *s, struct rf_addr *a)
+{
+	unsigned i = s->next_addr++;
+	uint8_t ip[4] = { 127, (uint8_t)(10 + (i / 250) / 250), (uint8_t)((i / 250) % 250 + 1),
+			  (uint8_t)(i % 250 + 1) };
+
+	rf_addr_v4(a, ip, 0);
+}
+
+static void rf_swarm_play(void *ctx, uint64_t seq, const uint8_t *payload, uint16_t len,
+			  uint8_t flags)
+{
+	struct rf_swarm_peer *sp = ctx;
+
+	(void)payload, (void)flags;
+	sp->played_bytes += len;
+	sp->newest_played = seq;
+}
+
+static int rf_swarm_join(struct rf_swarm *s, unsigned i, uint64_t now)
+{
+	struct rf_node_config cfg = { 0 };
+	struct rf_swarm_peer *sp = &s->p[i];
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
+
+	rf_swarm_addr(s, &cfg.bind);
+	cfg.peer.seed = s->seed;
+	cfg.peer.stream_id = s->stream_id;
+	randombytes_buf(&cfg.peer.peer_id, sizeof(cfg.peer.peer_id));
+	sp->upload_kbps = rf_swarm_upload(s);
+	cfg.peer.upload_kbps = sp->upload_kbps;
+	cfg.peer.delay_ms = s->playback_delay_ms;
+	cfg.loss = s->loss;
+	cfg.delay_ms = s->delay_ms;
+	cfg.rnd_seed = s->rnd ^ i;
+	cfg.forge = sp->forger;
+	if (rf_node_open(&sp->node, &cfg) != 0)
+		return -EIO;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, rf_node_fd(sp->node), &ev) != 0)
+		return -errno;
+	sp->joined_ms = now;
+	sp->played_bytes = 0;
+	rf_node_start(sp->node, now);
+	s->joins++;
+	return 0;
+}
+
+/* Fold a peer's figures into the totals (when it leaves, and at the end). */
+static void rf_swarm_account(struct rf_swarm *s, struct rf_swarm_peer *sp)
+{
+	const struct rf_peer_stats *st = rf_peer_stats(rf_node_peer(sp->node));
+
+	s->played += st->played;
+	s->skipped += st->skipped;
+	s->late += st->late;
+	s->switches += st->parent_switches;
+	s->repairs += st->repairs_asked;
+	s->repaired += st->repaired;
+	s->bad_chunks += st->bad_chunks;
+	s->from_seed += st->bytes_from_seed;
+	s->played_bytes += sp->played_bytes;
+	if (st->first_play_ms && s->nstartups < sizeof(s->startups) / sizeof(s->startups[0]))
+		s->startups[s->nstartups++] = (st->first_play_ms - sp->joined_ms) / 1e3;
+}
+
+static void rf_swarm_leave(struct rf_swarm *s, unsigned i)
+{
+	rf_swarm_account(s, &s->p[i]);
+	rf_node_close(s->p[i].node);
+	s->p[i].node = NULL;
+	s->leaves++;
+}
+
+/* Live figures over the peers now in the swarm (plus those that left). */
+static void rf_swarm_progress(struct rf_swarm *s, uint64_t now, uint64_t start)
+{
+	uint64_t played = s->played, skipped = s->skipped, from_seed = s->from_seed;
+	uint64_t bytes = s->played_bytes;
+	unsigned playing = 0, children = 0;
+
+	for (unsigned i = 0; i < s->peers; i++) {
+		const struct rf_peer_stats *st;
+		const struct rf_seed_stats *r;
+
+		if (!s->p[i].node)
+			continue;
+		st = rf_peer_stats(rf_node_peer(s->p[i].node));
+		r = rf_node_relay_stats(s->p[i].node);
+		played += st->played;
+		skipped += st->skipped;
+		from_seed += st->bytes_from_seed;
+		bytes += s->p[i].played_bytes;
+		playing += st->played > 0;
+		children += r ? (unsigned)r->sessions : 0;
+	}
+	fprintf(stderr,
+		"t=%5.1fs peers %u playing %u children %u continuity %.5f offload %5.1f%% played %llu skipped %llu joins %llu leaves %llu\n",
+		(now - start) / 1e3, s->peers, playing, children,
+		played + skipped ? (double)played / (double)(played + skipped) : 1.0,
+		bytes ? 100.0 * (1.0 - (double)from_seed / (double)bytes) : 0.0,
+		(unsigned long long)played, (unsigned long long)skipped,
+		(unsigned long long)s->joins, (unsigned long long)s->leaves);
+}
+
+static int rf_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double rf_pct(const double *v, unsigned n, double q)
+{
+	if (n == 0)
+		return -1;
+	return v[(unsigned)((n - 1) * q + 0.5)];
+}
+
+/* The delay behind live: how far each peer's playback is behind the
+ * newest chunk any peer has, in seconds, averaged. */
+static double rf_swarm_delay(const struct rf_swarm *s)
+{
+	uint64_t newest = 0;
+	double sum = 0, rate;
+	unsigned n = 0;
+	const struct rf_welcome *w = NULL;
+
+	for (unsigned i = 0; i < s->peers; i++) {
+		if (!s->p[i].node)
+			continue;
+		if (rf_peer_state(rf_node_peer(s->p[i].node)) == RF_PEER_RECEIVING)
+			w = rf_peer_welcome(rf_node_peer(s->p[i].node));
+		if (rf_node_peer(s->p[i].node) && rf_peer_store(rf_node_peer(s->p[i].node)) &&
+		    rf_chunk_store_next(rf_peer_store(rf_node_peer(s->p[i].node))) > newest)
+			newest = rf_chunk_store_next(rf_peer_store(rf_node_peer(s->p[i].node)));
+	}
+	if (!w || !w->chunk_rate_milli)
+		return -1;
+	rate = w->chunk_rate_milli / 1000.0;
+	for (unsigned i = 0; i < s->peers; i++) {
+		if (!s->p[i].node || !s->p[i].newest_played)
+			continue;
+		sum += (double)(newest - s->p[i].newest_played) / rate;
+		n++;
+	}
+	return n ? sum / n : -1;
+}
+
+static void rf_swarm_report(struct rf_swarm *s)
+{
+	double delay = rf_swarm_delay(s), continuity, offload;
+	FILE *f;
+
+	for (unsigned i = 0; i < s->peers; i++)
+		if (s->p[i].node)
+			rf_swarm_account(s, &s->p[i]);
+	qsort(s->startups, s->nstartups, sizeof(double), rf_cmp_double);
+	continuity = s->played + s->skipped ? (double)s->played / (double)(s->played + s->skipped) : 0;
+	offload = s->played_bytes ? 1.0 - (double)s->from_seed / (double)s->played_bytes : 0;
+	fprintf(stderr,
+		"\nswarm: %u peers, %llu joins, %llu leaves\n"
+		"  offload      %.4f  (seed sent %.1f MB of %.1f MB played)\n"
+		"  continuity   %.6f  (%llu played, %llu skipped, %llu late)\n"
+		"  start-up     p50 %.3f s  p95 %.3f s  max %.3f s\n"
+		"  delay        %.2f s behind the newest chunk in the swarm\n"
+		"  healing      %llu parent switches, %llu repairs asked, %llu repaired, %llu forged chunks caught\n",
+		s->peers, (unsigned long long)s->joins, (unsigned long long)s->leaves, offload,
+		s->from_seed / 1e6, s->played_bytes / 1e6, continuity,
+		(unsigned long long)s->played, (unsigned long long)s->skipped,
+		(unsigned long long)s->late, rf_pct(s->startups, s->nstartups, 0.5),
+		rf_pct(s->startups, s->nstartups, 0.95),
+		s->nstartups ? s->startups[s->nstartups - 1] : -1, delay,
+		(unsigned long long)s->switches, (unsigned long long)s->repairs,
+		(unsigned long long)s->repaired, (unsigned long long)s->bad_chunks);
+	f = s->json ? fopen(s->json, "w") : NULL;
+	for (int k = 0; k < 2; k++) {
+		FILE *o = k ? f : stdout;
+
+		if (!o)
+			continue;
+		fprintf(o,
+			"{\"peers\": %u, \"offload\": %.4f, \"continuity\": %.6f, \"startup_p50_s\": %.3f, "
+			"\"startup_p95_s\": %.3f, \"startup_max_s\": %.3f, \"delay_s\": %.2f, "
+			"\"parent_switches\": %llu, \"repairs\": %llu, \"repaired\": %llu, \"skips\": %llu, "
+			"\"played\": %llu, \"joins\": %llu, \"leaves\": %llu, \"forged_caught\": %llu}\n",
+			s->peers, offload, continuity, rf_pct(s->startups, s->nstartups, 0.5),
+			rf_pct(s->startups, s->nstartups, 0.95),
+			s->nstartups ? s->startups[s->nstartups - 1] : -1, delay,
+			(unsigned long long)s->switches, (unsigned long long)s->repairs,
+			(unsigned long long)s->repaired, (unsigned long long)s->skipped,
+			(unsigned long long)s->played, (unsigned long long)s->joins,
+			(unsigned long long)s->leaves, (unsigned long long)s->bad_chunks);
+	}
+	if (f)
+		fclose(f);
+}
+
+/* Churn: each second, each peer leaves with probability churn/60 and a
+ * newcomer takes its place. */
+static void rf_swarm_churn(struct rf_swarm *s, uint64_t now)
+{
+	double p = s->churn_per_min / 100.0 / 60.0;
+
+	for (unsigned i = 0; i < s->peers; i++) {
+		if (!s->p[i].node || s->p[i].forger || rf_rand01(s) >= p)
+			continue;
+		rf_swarm_leave(s, i);
+		rf_swarm_join(s, i, now);
+	}
+}
+
+static void rf_swarm_run(struct rf_swarm *s)
+{
+	uint64_t start = rf_unix_ms(), next_tick = 0, next_second = start + 1000;
+	unsigned joined = 0;
+	struct epoll_event ev[64];
+
+	while (!rf_quit && rf_unix_ms() - start < s->seconds * 1000) {
+		uint64_t now = rf_unix_ms();
+		int n;
+
+		/* joins spread over --join-spread seconds */
+		while (joined < s->peers &&
+		       (s->join_spread_s <= 0 ||
+			now - start >= joined * s->join_spread_s * 1000 / s->peers)) {
+			if (rf_swarm_join(s, joined, now) != 0) {
+				rf_err("peer %u cannot join: stopping (raise ulimit -n?)", joined);
+				return;
+			}
+			joined++;
+		}
+		n = epoll_wait(s->ep, ev, 64, 2);
+		now = rf_unix_ms();
+		for (int i = 0; i < n; i++)
+			if (s->p[ev[i].data.u32].node)
+				rf_node_readable(s->p[ev[i].data.u32].node, now);
+		if (now >= next_tick) {
+			for (unsigned i = 0; i < joined; i++) {
+				if (!s->p[i].node)
+					continue;
+				rf_node_tick(s->p[i].node, now);
+				rf_node_play(s->p[i].node, now, rf_swarm_play, &s->p[i]);
+			}
+			next_tick = now + RF_SWARM_TICK_MS;
+		}
+		if (now >= next_second) {
+			if (s->churn_per_min > 0)
+				rf_swarm_churn(s, now);
+			rf_swarm_progress(s, now, start);
+			next_second += 1000;
+		}
+	}
+}
+
+static void rf_swarm_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: rawflow-swarm rawflow://HOST:PORT/STREAM-ID --peers N [options]\n"
+		"\n"
+		"Run N RawFlow peers in one process on loopback addresses and report how\n"
+		"the swarm does.\n"
+		"\n"
+		"  -n, --peers N          peers (default 20, at most %d)\n"
+		"  -t, --seconds S        how long (default 30)\n"
+		"      --upload-kbps K    mean upload limit (default 3000: 1.5 x 2 Mbit/s)\n"
+		"      --upload-dist D    uniform (K/2..3K/2, default) | fixed | exp\n"
+		"      --loss P           share of received datagrams each peer loses (0..1)\n"
+		"      --delay-ms D       added to every received datagram\n"
+		"      --churn PCT        peers leaving and joining per minute, in %% (default 0)\n"
+		"      --join-spread S    spread the joins over S seconds (default 2)\n"
+		"      --playback-delay-ms D  each peer's playback delay (default 1000)\n"
+		"      --forgers N        that many peers relay forged chunks (tests)\n"
+		"      --json FILE        also write the final report as JSON\n"
+		"  -h, --help             this text\n"
+		"\n"
+		"The last line on stdout is the report as one JSON object.\n", RF_SWARM_MAX);
+}
+
+static int rf_swarm_args(struct rf_swarm *s, int argc, char **argv)
+{
+	enum { O_UPLOAD = 256, O_DIST, O_LOSS, O_DELAY, O_CHURN, O_SPREAD, O_PDELAY, O_FORGERS,
+	       O_JSON };
+	static const struct option opts[] = {
+		{ "peers", required_argument, NULL, 'n' },
+		{ "seconds", required_argument, NULL, 't' },
+		{ "upload-kbps", required_argument, NULL, O_UPLOAD },
+		{ "upload-dist", required_argument, NULL, O_DIST },
+		{ "loss", required_argument, NULL, O_LOSS },
+		{ "delay-ms", required_argument, NULL, O_DELAY },
+		{ "churn", required_argument, NULL, O_CHURN },
+		{ "join-spread", required_argument, NULL, O_SPREAD },
+		{ "playback-delay-ms", required_argument, NULL, O_PDELAY },
+		{ "forgers", required_argument, NULL, O_FORGERS },
+		{ "json", required_argument, NULL, O_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	char host[300], *end;
+	const char *url, *slash;
+	int c;
+
+	s->peers = 20;
+	s->seconds = 30;
+	s->upload_mean_kbps = 3000;
+	s->dist = "uniform";
+	s->join_spread_s = 2;
+	s->playback_delay_ms = 1000;
+	while ((c = getopt_long(argc, argv, "n:t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': s->peers = (unsigned)atoi(optarg); break;
+		case 't': s->seconds = atof(optarg); break;
+		case O_UPLOAD: s->upload_mean_kbps = (uint32_t)atoi(optarg); break;
+		case O_DIST: s->dist = optarg; break;
+		case O_LOSS: s->loss = atof(optarg); break;
+		case O_DELAY: s->delay_ms = (uint32_t)atoi(optarg); break;
+		case O_CHURN: s->churn_per_min = atof(optarg); break;
+		case O_SPREAD: s->join_spread_s = atof(optarg); break;
+		case O_PDELAY: s->playback_delay_ms = (uint32_t)atoi(optarg); break;
+		case O_FORGERS: s->forgers = (unsigned)atoi(optarg); break;
+		case O_JSON: s->json = optarg; break;
+		case 'h': rf_swarm_usage(stdout); exit(0);
+		default: return -EINVAL;
+		}
+	}
+	if (optind != argc - 1 || strncmp(argv[optind], "rawflow://", 10) != 0) {
+		fprintf(stderr, "rawflow-swarm: give one URL rawflow://HOST:PORT/STREAM-ID (see --help)\n");
+		return -EINVAL;
+	}
+	url = argv[optind] + 10;
+	slash = strchr(url, '/');
+	if (!slash || (size_t)(slash - url) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, url, (size_t)(slash - url));
+	host[slash - url] = '\0';
+	s->stream_id = strtoull(slash + 1, &end, 16);
+	if (*end || rf_addr_parse(host, 4433, &s->seed) != 0) {
+		fprintf(stderr, "rawflow-swarm: bad URL '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (s->peers == 0 || s->peers > RF_SWARM_MAX || s->loss < 0 || s->loss >= 1 ||
+	    s->seconds <= 0 || s->forgers > s->peers ||
+	    (strcmp(s->dist, "uniform") && strcmp(s->dist, "fixed") && strcmp(s->dist, "exp"))) {
+		fprintf(stderr, "rawflow-swarm: options out of range (see --help)\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct rf_swarm s;
+	struct rlimit rl = { 65536, 65536 };
+
+	if (sodium_init() < 0 || rf_swarm_args(&s, argc, argv) != 0)
+		return 2;
+	setrlimit(RLIMIT_NOFILE, &rl); /* one socket per peer */
+	s.rnd = (uint32_t)getpid();
+	for (unsigned i = 0; i < s.forgers; i++)
+		s.p[i * (s.peers / s.forgers)].forger = true;
+	s.ep = epoll_create1(EPOLL_CLOEXEC);
+	signal(SIGINT, rf_on_signal);
+	signal(SIGTERM, rf_on_signal);
+	rf_swarm_run(&s);
+	rf_swarm_report(&s);
+	for (unsigned i = 0; i < s.peers; i++)
+		rf_node_close(s.p[i].node);
+	close(s.ep);
+	return 0;
+}
