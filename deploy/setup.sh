@@ -15,7 +15,7 @@ PACKAGES=(
 	build-essential meson ninja-build pkg-config clang llvm lld
 	libclang-rt-14-dev
 	# libraries
-	libsodium-dev libcurl4-openssl-dev libdpdk-dev dpdk libbpf-dev
+	libsodium-dev libcurl4-openssl-dev libdpdk-dev dpdk dpdk-dev libbpf-dev
 	libxdp-dev bpftool linux-libc-dev libhiredis-dev libcriterion-dev
 	# runtime: redis for the grid, ffmpeg for test media, netns tooling
 	redis-server ffmpeg iproute2 ethtool python3 procps

@@ -903,8 +903,15 @@ static uint32_t rf_clamp32(uint64_t v)
 	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
+void rf_peer_set_relay(struct rf_peer *pe, uint32_t upload_kbps, unsigned children)
+{
+	pe->relay_kbps = upload_kbps;
+	pe->relay_children = (uint8_t)(children > 255 ? 255 : children);
+}
+
 /* QUALITY: continuity since playback began; counts since the last report;
- * switches in total. Upload and children belong to the relay side. */
+ * switches in total; the relay side's upload and children as the driver
+ * last set them (the seed offers our spare upload to others from them). */
 static void rf_peer_quality(struct rf_peer *pe, uint64_t now, struct rf_peer_outbox *out)
 {
 	struct rf_msg m;
@@ -924,6 +931,8 @@ static void rf_peer_quality(struct rf_peer *pe, uint64_t now, struct rf_peer_out
 	m.quality.repaired = rf_clamp32(pe->stats.repaired - pe->reported.repaired);
 	m.quality.parents = (uint8_t)parents;
 	m.quality.switches = rf_clamp32(pe->stats.parent_switches);
+	m.quality.upload_kbps = pe->relay_kbps;
+	m.quality.children = pe->relay_children;
 	if (!rf_peer_send(pe, out, &pe->slot[RF_PEER_HOME].addr, &m))
 		return;
 	pe->reported = pe->stats;

@@ -95,6 +95,8 @@ struct rf_peer_meta {
 
 struct rf_peer {
 	struct rf_peer_params p;
+	uint32_t relay_kbps;         /* upload promised to children (the driver says) */
+	uint8_t relay_children;
 	uint8_t token[RF_TOKEN_LEN];
 	bool has_token;
 	enum rf_peer_state state;

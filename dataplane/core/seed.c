@@ -332,6 +332,8 @@ struct rf_seed *rf_seed_init(void *mem, size_t mem_len,
 		s->p.timeout_ms = 3 * s->p.keepalive_ms;
 	if (s->p.catchup_per_pump == 0)
 		s->p.catchup_per_pump = 8;
+	if (s->p.join_substreams == 0 || s->p.join_substreams > s->p.substreams)
+		s->p.join_substreams = s->p.substreams;
 	/* A key of its own for the table, derived from the cookie secret:
 	 * every seed of a node hashes differently from an outsider's view. */
 	crypto_generichash(s->hash_key, sizeof(s->hash_key),
@@ -797,7 +799,7 @@ static enum rf_drop rf_seed_join(struct rf_seed *s, uint64_t now_ms,
 	 * peer on top of what is promised (committed + stream_bps). */
 	if (s->free_head == RF_SEED_NONE ||
 	    s->st.sessions >= s->p.max_sessions ||
-	    rf_over_egress(s, s->sub_total + s->p.substreams)) {
+	    rf_over_egress(s, s->sub_total + s->p.join_substreams)) {
 		rf_send_list(s, out, a, RF_MSG_REDIRECT, RF_REASON_CAPACITY);
 		s->st.redirects++;
 		return RF_DROP_NONE;

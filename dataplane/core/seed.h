@@ -57,6 +57,10 @@ struct rf_seed_params {
 	uint32_t keepalive_ms;          /* announced in WELCOME; default 1000 */
 	uint32_t timeout_ms;            /* silence that ends a session; default 3 x keepalive */
 	uint32_t catchup_per_pump;      /* backlog chunks per session per pump; default 8 */
+	uint8_t join_substreams;        /* a JOIN is admitted while this many more
+					 * substreams fit under max_egress_bps
+					 * (default K: the whole stream; a relaying
+					 * peer, whose children take a few, uses 1) */
 };
 
 /* A control datagram to send. */

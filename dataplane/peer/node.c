@@ -251,6 +251,9 @@ void rf_node_tick(struct rf_node *n, uint64_t now)
 	if (!n->relay && rf_peer_state(n->peer) == RF_PEER_RECEIVING && rf_peer_store(n->peer))
 		rf_node_relay_up(n);
 	if (n->relay) {
+		const struct rf_seed_stats *rs = rf_seed_stats(n->relay);
+
+		rf_peer_set_relay(n->peer, (uint32_t)(rs->committed_bps / 1000), (unsigned)rs->sessions);
 		rf_seed_timers(n->relay, now, &n->sout);
 		do {
 			count = rf_seed_pump(n->relay, now, rf_peer_store(n->peer),

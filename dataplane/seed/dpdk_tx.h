@@ -29,8 +29,8 @@
 
 #include "addr.h"
 #include "chunk_store.h"
-#include "msg.h"
 #include "dpdk_stats.h"
+#include "msg.h"
 #include "seed.h"
 
 #define RF_DPDK_BURST 32

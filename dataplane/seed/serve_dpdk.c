@@ -388,6 +388,10 @@ static int rf_worker_main(void *arg)
 		}
 		rf_dpdk_tx_flush(&w->tx);
 	}
+	/* the last word for the final statistics */
+	for (unsigned s = 0; s < nstreams; s++)
+		if (w->st[s].seed)
+			w->stats->seed[s] = *rf_seed_stats(w->st[s].seed);
 	return 0;
 }
 

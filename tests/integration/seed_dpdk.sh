@@ -25,6 +25,11 @@ ip -n $NS-b addr add 2001:db8::2/64 dev vb nodad
 # sender's NIC fills it in, so make the kernel do it
 ip netns exec $NS-b ethtool -K vb tx off >/dev/null
 
+# DPDK 22.11's af_xdp PMD never calls xsk_umem__delete() when it closes a
+# port, so libxdp's 80-byte UMEM handle leaks: not ours, not reported
+printf 'leak:xsk_umem__create\n' > "$WORK/lsan.supp"
+export LSAN_OPTIONS="suppressions=$WORK/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+
 make_ts 12 "$WORK/src.ts"
 ip netns exec $NS-a "$SEED" --source "file://$WORK/src.ts" --loop --key "$WORK/stream.key" \
 	--backend dpdk --port-ip 198.18.0.1 --port-ip6 2001:db8::1 --max-sessions 1000 \
