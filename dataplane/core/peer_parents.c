@@ -461,7 +461,8 @@ void rf_peer_reconcile(struct rf_peer *pe, uint64_t now, struct rf_peer_outbox *
 		m.subscribe.start_seq = rf_peer_start_for(pe, mask);
 		if (!rf_peer_send(pe, out, &pe->slot[sl].addr, &m))
 			continue; /* retried on the next call */
-		for (unsigned s = 0; s < pe->k; s++) {
+		/* mask has no bit at or past k (<= RF_SUBSTREAMS_MAX) */
+		for (unsigned s = 0; s < pe->k && s < RF_SUBSTREAMS_MAX; s++) {
 			struct rf_peer_sub *u = &pe->sub[s];
 
 			if (!((mask >> s) & 1))

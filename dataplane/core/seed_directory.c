@@ -51,6 +51,7 @@ void rf_seed_directory_refresh(struct rf_seed *s, uint64_t stream_bps, uint8_t s
 			rf_dir_keep(top, &n, max - nseeds, &c);
 		}
 	}
-	memcpy(top + n, seeds, nseeds * sizeof(*seeds));
+	if (nseeds)
+		memcpy(top + n, seeds, nseeds * sizeof(*seeds));
 	rf_seed_set_directory(s, top, n + nseeds);
 }
