@@ -62,6 +62,7 @@ struct rf_wstream {
 	void *mem;
 	size_t mem_len;
 	uint64_t bps;                      /* last given to the seed */
+	uint64_t directory_ms;             /* last directory refresh */
 	bool more;                         /* the last pump filled its burst */
 };
 
@@ -329,6 +330,11 @@ static void rf_worker_timers(struct rf_worker *w, uint64_t now)
 		if (bps && bps != ws->bps) {
 			rf_seed_set_stream_bps(seed, bps);
 			ws->bps = bps;
+		}
+		/* once a second: offer this worker's peers with spare upload */
+		if (bps && now - ws->directory_ms >= 1000) {
+			rf_seed_directory_refresh(seed, bps, w->d->cfg->substreams, NULL, 0);
+			ws->directory_ms = now;
 		}
 		for (bool full = true; full;) {
 			w->outbox.count = 0;

@@ -8,6 +8,7 @@
  *
  *   rawflow-swarm rawflow://HOST:PORT/STREAM-ID --peers N [options]
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -46,7 +47,8 @@ struct rf_swarm {
 	unsigned peers;
 	double seconds, loss, churn_per_min, join_spread_s;
 	uint32_t delay_ms, upload_mean_kbps, playback_delay_ms;
-	const char *dist, *json, *addr_base;
+	const char *dist, *json;
+	uint32_t first_addr;            /* host order; peer i binds first_addr + i */
 	unsigned forgers;
 
 	int ep;
@@ -87,12 +89,11 @@ static uint32_t rf_swarm_upload(struct rf_swarm *s)
 	return (uint32_t)(m * (0.5 + rf_rand01(s))); /* uniform in [m/2, 3m/2] */
 }
 
-/* Peer i's local address: 127.<base>.x.y, one address each. */
+/* The next peer's local address: --addr, then the ones after it. */
 static void rf_swarm_addr(struct rf_swarm *s, struct rf_addr *a)
 {
-	unsigned i = s->next_addr++;
-	uint8_t ip[4] = { 127, (uint8_t)(10 + (i / 250) / 250), (uint8_t)((i / 250) % 250 + 1),
-			  (uint8_t)(i % 250 + 1) };
+	uint32_t v = s->first_addr + s->next_addr++;
+	uint8_t ip[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
 
 	rf_addr_v4(a, ip, 0);
 }
@@ -360,6 +361,8 @@ static void rf_swarm_usage(FILE *f)
 		"      --join-spread S    spread the joins over S seconds (default 2)\n"
 		"      --playback-delay-ms D  each peer's playback delay (default 1000)\n"
 		"      --forgers N        that many peers relay forged chunks (tests)\n"
+		"      --addr A.B.C.D     first local address; peers take the ones after it\n"
+		"                         (default 127.10.0.1; they must exist on this host)\n"
 		"      --json FILE        also write the final report as JSON\n"
 		"  -h, --help             this text\n"
 		"\n"
@@ -369,7 +372,7 @@ static void rf_swarm_usage(FILE *f)
 static int rf_swarm_args(struct rf_swarm *s, int argc, char **argv)
 {
 	enum { O_UPLOAD = 256, O_DIST, O_LOSS, O_DELAY, O_CHURN, O_SPREAD, O_PDELAY, O_FORGERS,
-	       O_JSON };
+	       O_JSON, O_ADDR };
 	static const struct option opts[] = {
 		{ "peers", required_argument, NULL, 'n' },
 		{ "seconds", required_argument, NULL, 't' },
@@ -382,11 +385,13 @@ static int rf_swarm_args(struct rf_swarm *s, int argc, char **argv)
 		{ "playback-delay-ms", required_argument, NULL, O_PDELAY },
 		{ "forgers", required_argument, NULL, O_FORGERS },
 		{ "json", required_argument, NULL, O_JSON },
+		{ "addr", required_argument, NULL, O_ADDR },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	char host[300], *end;
 	const char *url, *slash;
+	struct in_addr addr;
 	int c;
 
 	s->peers = 20;
@@ -395,6 +400,7 @@ static int rf_swarm_args(struct rf_swarm *s, int argc, char **argv)
 	s->dist = "uniform";
 	s->join_spread_s = 2;
 	s->playback_delay_ms = 1000;
+	s->first_addr = 127u << 24 | 10u << 16 | 1; /* 127.10.0.1 */
 	while ((c = getopt_long(argc, argv, "n:t:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': s->peers = (unsigned)atoi(optarg); break;
@@ -408,6 +414,13 @@ static int rf_swarm_args(struct rf_swarm *s, int argc, char **argv)
 		case O_PDELAY: s->playback_delay_ms = (uint32_t)atoi(optarg); break;
 		case O_FORGERS: s->forgers = (unsigned)atoi(optarg); break;
 		case O_JSON: s->json = optarg; break;
+		case O_ADDR:
+			if (inet_pton(AF_INET, optarg, &addr) != 1) {
+				fprintf(stderr, "rawflow-swarm: --addr wants an IPv4 address\n");
+				return -EINVAL;
+			}
+			s->first_addr = ntohl(addr.s_addr);
+			break;
 		case 'h': rf_swarm_usage(stdout); exit(0);
 		default: return -EINVAL;
 		}
