@@ -106,3 +106,23 @@ int rf_addr_parse(const char *s, uint16_t default_port, struct rf_addr *a)
 	freeaddrinfo(res);
 	return 0;
 }
+
+int rf_stream_url_parse(const char *url, struct rf_addr *seed, uint64_t *stream_id)
+{
+	char host[300], *end;
+	const char *rest, *slash;
+
+	if (strncmp(url, "rawflow://", 10) != 0)
+		return -EINVAL;
+	rest = url + 10;
+	slash = strchr(rest, '/');
+	if (!slash || (size_t)(slash - rest) >= sizeof(host) || strlen(slash + 1) != 16)
+		return -EINVAL;
+	memcpy(host, rest, (size_t)(slash - rest));
+	host[slash - rest] = '\0';
+	errno = 0;
+	*stream_id = strtoull(slash + 1, &end, 16);
+	if (errno || *end)
+		return -EINVAL;
+	return rf_addr_parse(host, 4433, seed);
+}

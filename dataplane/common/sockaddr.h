@@ -23,4 +23,8 @@ void rf_addr_format(const struct rf_addr *a, char *out, size_t cap);
  * resolve names too (getaddrinfo). 0 or -EINVAL. */
 int rf_addr_parse(const char *s, uint16_t default_port, struct rf_addr *a);
 
+/* "rawflow://HOST[:PORT]/STREAM-ID": the seed to join (port 4433 by
+ * default) and the stream's 16-hex-digit id. 0 or -EINVAL. */
+int rf_stream_url_parse(const char *url, struct rf_addr *seed, uint64_t *stream_id);
+
 #endif

@@ -75,28 +75,6 @@ static void rf_usage(FILE *f)
 		"  -h, --help           this text\n");
 }
 
-static int rf_parse_url(struct rf_peer_opts *o, const char *url)
-{
-	char host[300];
-	const char *rest, *slash;
-	char *end;
-
-	if (strncmp(url, "rawflow://", 10) != 0)
-		return -EINVAL;
-	rest = url + 10;
-	slash = strchr(rest, '/');
-	if (!slash || (size_t)(slash - rest) >= sizeof(host) || strlen(slash + 1) != 16)
-		return -EINVAL;
-	memcpy(host, rest, (size_t)(slash - rest));
-	host[slash - rest] = '\0';
-	errno = 0;
-	o->stream_id = strtoull(slash + 1, &end, 16);
-	if (errno || *end)
-		return -EINVAL;
-	snprintf(o->stream_hex, sizeof(o->stream_hex), "%s", slash + 1);
-	return rf_addr_parse(host, 4433, &o->seed);
-}
-
 static int rf_parse_args(struct rf_peer_opts *o, int argc, char **argv)
 {
 	enum { O_TOKEN = 256, O_HTTP, O_UPLOAD, O_CHILDREN, O_DELAY, O_BIND, O_SECONDS,
@@ -151,10 +129,11 @@ static int rf_parse_args(struct rf_peer_opts *o, int argc, char **argv)
 		default: return -EINVAL;
 		}
 	}
-	if (optind != argc - 1 || rf_parse_url(o, argv[optind]) != 0) {
+	if (optind != argc - 1 || rf_stream_url_parse(argv[optind], &o->seed, &o->stream_id) != 0) {
 		fprintf(stderr, "rawflow-peer: give one URL rawflow://HOST[:PORT]/STREAM-ID, the 16-hex-digit stream id the seed prints (see --help)\n");
 		return -EINVAL;
 	}
+	snprintf(o->stream_hex, sizeof(o->stream_hex), "%016llx", (unsigned long long)o->stream_id);
 	if (o->delay_ms < 100 || o->delay_ms > 60000 || o->seconds < 0) {
 		fprintf(stderr, "rawflow-peer: --delay-ms is 100..60000, --seconds >= 0\n");
 		return -EINVAL;

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "node.h"
 #include "sockaddr.h"
+#include "udp_batch.h"
 
 #define RF_NODE_BURST 32
 #define RF_NODE_DELAY_SLOTS 512
@@ -41,11 +42,7 @@ struct rf_node {
 	struct rf_peer_outbox pout;
 	struct rf_seed_outbox sout;
 	struct rf_seed_tx tx[RF_NODE_BURST];
-	unsigned tx_n;
-	struct mmsghdr msg[RF_NODE_BURST];
-	struct iovec iov[RF_NODE_BURST][2];
-	struct sockaddr_storage to[RF_NODE_BURST];
-	uint8_t hdr[RF_NODE_BURST][RF_DATA_HDR_LEN];
+	struct rf_udp_batch out;
 	uint8_t (*forged)[RF_CHUNK_MAX]; /* cfg.forge: what it relays instead */
 
 	struct mmsghdr rmsg[RF_NODE_BURST];
@@ -56,57 +53,16 @@ struct rf_node {
 
 /* ---- sending ---- */
 
-static void rf_node_flush(struct rf_node *n)
-{
-	unsigned done = 0;
-
-	while (done < n->tx_n) {
-		int k = sendmmsg(n->fd, n->msg + done, n->tx_n - done, MSG_DONTWAIT);
-
-		if (k <= 0) {
-			/* full or unreachable: UDP may lose it; the protocol heals */
-			n->st.tx_errors += n->tx_n - done;
-			break;
-		}
-		for (int i = 0; i < k; i++)
-			n->st.tx_bytes += n->iov[done + i][0].iov_len +
-					  (n->msg[done + i].msg_hdr.msg_iovlen > 1 ? n->iov[done + i][1].iov_len : 0);
-		n->st.tx_datagrams += (unsigned)k;
-		done += (unsigned)k;
-	}
-	n->tx_n = 0;
-}
-
-static struct mmsghdr *rf_node_slot(struct rf_node *n, const struct rf_addr *dst)
-{
-	struct mmsghdr *m;
-
-	if (n->tx_n == RF_NODE_BURST)
-		rf_node_flush(n);
-	m = &n->msg[n->tx_n];
-	memset(m, 0, sizeof(*m));
-	m->msg_hdr.msg_name = &n->to[n->tx_n];
-	m->msg_hdr.msg_namelen = rf_addr_to_sockaddr(dst, &n->to[n->tx_n], true);
-	m->msg_hdr.msg_iov = n->iov[n->tx_n];
-	m->msg_hdr.msg_iovlen = 1;
-	n->tx_n++;
-	return m;
-}
-
 /* Both outboxes go out now: their buffers are reused by the next call. */
 static void rf_node_send_outboxes(struct rf_node *n)
 {
-	for (unsigned i = 0; i < n->pout.count; i++) {
-		struct mmsghdr *m = rf_node_slot(n, &n->pout.out[i].dst);
-
-		m->msg_hdr.msg_iov[0] = (struct iovec){ n->pout.out[i].buf, n->pout.out[i].len };
-	}
-	for (unsigned i = 0; i < n->sout.count; i++) {
-		struct mmsghdr *m = rf_node_slot(n, &n->sout.out[i].dst);
-
-		m->msg_hdr.msg_iov[0] = (struct iovec){ n->sout.out[i].buf, n->sout.out[i].len };
-	}
-	rf_node_flush(n);
+	for (unsigned i = 0; i < n->pout.count; i++)
+		rf_udp_batch_datagram(&n->out, &n->pout.out[i].dst, n->pout.out[i].buf,
+				      n->pout.out[i].len);
+	for (unsigned i = 0; i < n->sout.count; i++)
+		rf_udp_batch_datagram(&n->out, &n->sout.out[i].dst, n->sout.out[i].buf,
+				      n->sout.out[i].len);
+	rf_udp_batch_flush(&n->out);
 	n->pout.count = 0;
 	n->sout.count = 0;
 }
@@ -116,26 +72,20 @@ static void rf_node_send_tx(struct rf_node *n, unsigned count)
 {
 	for (unsigned i = 0; i < count; i++) {
 		const struct rf_seed_tx *t = &n->tx[i];
-		struct mmsghdr *m = rf_node_slot(n, t->dst);
-		unsigned slot = (unsigned)(m - n->msg);
+		struct iovec *payload = rf_udp_batch_seed_tx(&n->out, n->cfg.peer.stream_id, t);
 
-		if (t->kind == RF_SEED_TX_SIGNATURE) {
-			m->msg_hdr.msg_iov[0] = (struct iovec){ (void *)t->sig_msg, t->sig_len };
+		if (!payload)
 			continue;
-		}
-		rf_data_hdr_write(n->hdr[slot], n->cfg.peer.stream_id, t->flags, t->seq,
-				  t->substream, t->chunk->len);
-		m->msg_hdr.msg_iov[0] = (struct iovec){ n->hdr[slot], RF_DATA_HDR_LEN };
-		m->msg_hdr.msg_iov[1] = (struct iovec){ (void *)t->chunk->payload, t->chunk->len };
-		if (n->forged) { /* a malicious relay, for tests: one byte changed */
-			memcpy(n->forged[slot], t->chunk->payload, t->chunk->len);
-			n->forged[slot][t->chunk->len / 2] ^= 0xff;
-			m->msg_hdr.msg_iov[1].iov_base = n->forged[slot];
-		}
-		m->msg_hdr.msg_iovlen = 2;
 		n->st.relay_bytes += RF_DATA_HDR_LEN + t->chunk->len;
+		if (n->forged) { /* a malicious relay, for tests: one byte changed */
+			uint8_t *f = n->forged[n->out.n - 1];
+
+			memcpy(f, t->chunk->payload, t->chunk->len);
+			f[t->chunk->len / 2] ^= 0xff;
+			payload->iov_base = f;
+		}
 	}
-	rf_node_flush(n);
+	rf_udp_batch_flush(&n->out);
 }
 
 /* ---- the relay ---- */
@@ -287,6 +237,7 @@ static int rf_node_socket(struct rf_node *n)
 	    getsockname(n->fd, (struct sockaddr *)&ss, &sl) != 0)
 		return -errno;
 	rf_addr_from_sockaddr(&n->local, &ss);
+	rf_udp_batch_init(&n->out, n->fd, true);
 	return 0;
 }
 

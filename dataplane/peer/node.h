@@ -30,7 +30,6 @@ struct rf_node_config {
 
 struct rf_node_stats {
 	uint64_t rx_datagrams, rx_dropped_by_model;
-	uint64_t tx_datagrams, tx_bytes, tx_errors;
 	uint64_t relay_bytes;            /* sent to children */
 };
 

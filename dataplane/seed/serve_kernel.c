@@ -2,9 +2,9 @@
 /*
  * The kernel-socket backend: the same seed core over one dual-stack UDP
  * socket, recvmmsg in, sendmmsg out. Needs neither root nor hugepages.
- * Stream data leaves by reference: each datagram is two iovecs, the
- * 28-byte DATA header and the chunk's payload in the store; the kernel
- * copies once, as it must.
+ * Stream data leaves by reference (udp_batch.c): each datagram is two
+ * iovecs, the 28-byte DATA header and the chunk's payload in the store;
+ * the kernel copies once, as it must.
  *
  * UDP GSO (UDP_SEGMENT) only batches datagrams to one destination; the
  * fan-out sends each chunk to many, so it does not apply here.
@@ -23,6 +23,7 @@
 #include "log.h"
 #include "serve.h"
 #include "sockaddr.h"
+#include "udp_batch.h"
 
 #define RF_K_BURST 64
 #define RF_K_RX_BUF 2048
@@ -43,7 +44,6 @@ struct rf_kernel {
 	int fd;
 	unsigned nstreams;
 	struct rf_kstream st[RF_SERVE_STREAMS_MAX];
-	uint64_t tx_dropped;   /* datagrams the socket would not take */
 	uint64_t next_directory;
 
 	struct mmsghdr rx_msg[RF_K_BURST];
@@ -51,11 +51,7 @@ struct rf_kernel {
 	struct sockaddr_storage rx_addr[RF_K_BURST];
 	uint8_t rx_buf[RF_K_BURST][RF_K_RX_BUF];
 
-	unsigned tx_n;
-	struct mmsghdr tx_msg[RF_K_BURST];
-	struct iovec tx_iov[RF_K_BURST][2];
-	struct sockaddr_storage tx_addr[RF_K_BURST];
-	uint8_t tx_hdr[RF_K_BURST][RF_DATA_HDR_LEN];
+	struct rf_udp_batch out;
 	struct rf_seed_tx desc[RF_K_BURST];
 	struct rf_seed_outbox outbox;
 };
@@ -88,84 +84,23 @@ static int rf_kernel_socket(const struct rf_serve_config *cfg)
 	return fd;
 }
 
-/* Send tx_msg[0..tx_n): the socket buffer is large; when it is full
- * anyway, wait briefly, then drop and count rather than stall the loop. */
-static void rf_kernel_flush(struct rf_kernel *k)
-{
-	unsigned done = 0;
-	int tries = 0;
-
-	while (done < k->tx_n) {
-		int n = sendmmsg(k->fd, k->tx_msg + done, k->tx_n - done, 0);
-
-		if (n > 0) {
-			done += (unsigned)n;
-			continue;
-		}
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-			done++; /* this datagram cannot go (e.g. unreachable): skip it */
-			k->tx_dropped++;
-			continue;
-		}
-		if (++tries > 3) {
-			k->tx_dropped += k->tx_n - done;
-			break;
-		}
-		poll(&(struct pollfd){ .fd = k->fd, .events = POLLOUT }, 1, 1);
-	}
-	k->tx_n = 0;
-}
-
-static struct mmsghdr *rf_kernel_slot(struct rf_kernel *k, const struct rf_addr *dst)
-{
-	struct mmsghdr *m;
-
-	if (k->tx_n == RF_K_BURST)
-		rf_kernel_flush(k);
-	m = &k->tx_msg[k->tx_n];
-	memset(m, 0, sizeof(*m));
-	m->msg_hdr.msg_name = &k->tx_addr[k->tx_n];
-	m->msg_hdr.msg_namelen = rf_addr_to_sockaddr(dst, &k->tx_addr[k->tx_n], true);
-	m->msg_hdr.msg_iov = k->tx_iov[k->tx_n];
-	k->tx_n++;
-	return m;
-}
-
 static void rf_kernel_send_outbox(struct rf_kernel *k)
 {
-	for (unsigned i = 0; i < k->outbox.count; i++) {
-		struct rf_seed_out *o = &k->outbox.out[i];
-		struct mmsghdr *m = rf_kernel_slot(k, &o->dst);
-
-		m->msg_hdr.msg_iov[0] = (struct iovec){ o->buf, o->len };
-		m->msg_hdr.msg_iovlen = 1;
-	}
+	for (unsigned i = 0; i < k->outbox.count; i++)
+		rf_udp_batch_datagram(&k->out, &k->outbox.out[i].dst, k->outbox.out[i].buf,
+				      k->outbox.out[i].len);
 	/* the outbox is reused by the next call: its bytes must go now */
-	rf_kernel_flush(k);
+	rf_udp_batch_flush(&k->out);
 	k->outbox.count = 0;
 }
 
 static void rf_kernel_send_tx(struct rf_kernel *k, uint64_t stream_id,
 			      const struct rf_seed_tx *tx, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++) {
-		struct mmsghdr *m = rf_kernel_slot(k, tx[i].dst);
-		struct iovec *iov = m->msg_hdr.msg_iov;
-		unsigned slot = (unsigned)(m - k->tx_msg);
-
-		if (tx[i].kind == RF_SEED_TX_SIGNATURE) {
-			iov[0] = (struct iovec){ (void *)tx[i].sig_msg, tx[i].sig_len };
-			m->msg_hdr.msg_iovlen = 1;
-			continue;
-		}
-		rf_data_hdr_write(k->tx_hdr[slot], stream_id, tx[i].flags, tx[i].seq,
-				  tx[i].substream, tx[i].chunk->len);
-		iov[0] = (struct iovec){ k->tx_hdr[slot], RF_DATA_HDR_LEN };
-		iov[1] = (struct iovec){ (void *)tx[i].chunk->payload, tx[i].chunk->len };
-		m->msg_hdr.msg_iovlen = 2;
-	}
+	for (unsigned i = 0; i < n; i++)
+		rf_udp_batch_seed_tx(&k->out, stream_id, &tx[i]);
 	/* descriptors point at session addresses: send before the next call */
-	rf_kernel_flush(k);
+	rf_udp_batch_flush(&k->out);
 }
 
 static void rf_kernel_receive(struct rf_kernel *k, uint64_t now)
@@ -306,6 +241,7 @@ int rf_serve_kernel(const struct rf_serve_config *cfg)
 		rc = k->fd;
 		goto free_streams;
 	}
+	rf_udp_batch_init(&k->out, k->fd, true);
 	for (unsigned i = 0; i < RF_K_BURST; i++) {
 		k->rx_iov[i] = (struct iovec){ k->rx_buf[i], RF_K_RX_BUF };
 		k->rx_msg[i].msg_hdr = (struct msghdr){
@@ -335,9 +271,9 @@ int rf_serve_kernel(const struct rf_serve_config *cfg)
 	}
 	rf_kernel_drain(k);
 	rf_kernel_print_stats(k);
-	if (k->tx_dropped)
+	if (k->out.dropped)
 		rf_warn("kernel backend: %llu datagrams dropped at a full socket buffer",
-			(unsigned long long)k->tx_dropped);
+			(unsigned long long)k->out.dropped);
 	close(k->fd);
 	rc = 0;
 free_streams:

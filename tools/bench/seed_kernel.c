@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Kernel-backend TX benchmark: the seed core's fan-out sent with sendmmsg
- * (two iovecs per datagram: the 28-byte header and the chunk's payload in
- * the store, as serve_kernel.c sends), against a bare sendmmsg loop sending
+ * Kernel-backend TX benchmark: the seed core's fan-out sent with the
+ * kernel backend's own sendmmsg batching (udp_batch.c: two iovecs per
+ * datagram, header and payload by reference), against a bare sendmmsg loop sending
  * the same datagrams to the same destinations, in the same run. UDP GSO
  * does not apply: consecutive datagrams go to different destinations.
  *
@@ -32,6 +32,7 @@
 #include "seed.h"
 #include "sig_ring.h"
 #include "sockaddr.h"
+#include "udp_batch.h"
 
 #define RF_B_BURST 64
 #define RF_B_SLOTS 4096
@@ -126,50 +127,27 @@ static void rf_bench_chunk(struct rf_bench *b)
 	rf_sig_ring_add(b->sigs, seq, 0, b->payload, sizeof(b->payload));
 }
 
-/* The seed path: append a chunk, pump its fan-out, send it as
- * serve_kernel.c does. Returns datagrams handed to sendmmsg. */
+/* The seed path: append a chunk, pump its fan-out, send it with the
+ * kernel backend's own batching (udp_batch.c). Returns datagrams sent. */
 static uint64_t rf_bench_seed(struct rf_bench *b)
 {
 	static struct rf_seed_tx tx[RF_B_BURST];
-	static struct mmsghdr msg[RF_B_BURST];
-	static struct iovec iov[RF_B_BURST][2];
-	static struct sockaddr_storage ss[RF_B_BURST];
-	static uint8_t hdr[RF_B_BURST][RF_DATA_HDR_LEN];
-	uint64_t end = rf_now_ms() + (uint64_t)(b->seconds * 1000), sent = 0;
+	static struct rf_udp_batch out;
+	uint64_t end = rf_now_ms() + (uint64_t)(b->seconds * 1000);
 
+	rf_udp_batch_init(&out, b->fd, false);
 	while (rf_now_ms() < end) {
 		unsigned n;
 
 		rf_bench_chunk(b);
 		do {
 			n = rf_seed_pump(b->seed, rf_unix_ms(), b->store, b->sigs, tx, RF_B_BURST);
-			for (unsigned i = 0; i < n; i++) {
-				memset(&msg[i], 0, sizeof(msg[i]));
-				msg[i].msg_hdr.msg_name = &ss[i];
-				msg[i].msg_hdr.msg_namelen = rf_addr_to_sockaddr(tx[i].dst, &ss[i], false);
-				msg[i].msg_hdr.msg_iov = iov[i];
-				if (tx[i].kind == RF_SEED_TX_SIGNATURE) {
-					iov[i][0] = (struct iovec){ (void *)tx[i].sig_msg, tx[i].sig_len };
-					msg[i].msg_hdr.msg_iovlen = 1;
-					continue;
-				}
-				rf_data_hdr_write(hdr[i], b->key.stream_id, tx[i].flags, tx[i].seq,
-						  tx[i].substream, tx[i].chunk->len);
-				iov[i][0] = (struct iovec){ hdr[i], RF_DATA_HDR_LEN };
-				iov[i][1] = (struct iovec){ (void *)tx[i].chunk->payload, tx[i].chunk->len };
-				msg[i].msg_hdr.msg_iovlen = 2;
-			}
-			for (unsigned done = 0; done < n;) {
-				int k = sendmmsg(b->fd, msg + done, n - done, 0);
-
-				if (k <= 0)
-					break;
-				done += (unsigned)k;
-				sent += (unsigned)k;
-			}
+			for (unsigned i = 0; i < n; i++)
+				rf_udp_batch_seed_tx(&out, b->key.stream_id, &tx[i]);
+			rf_udp_batch_flush(&out);
 		} while (n == RF_B_BURST);
 	}
-	return sent;
+	return out.sent;
 }
 
 /* The baseline: the same datagrams to the same destinations, bare

@@ -377,28 +377,6 @@ static void rf_probe_usage(FILE *f)
 		"2 for bad options, 3 when redirected or refused.\n");
 }
 
-/* rawflow://HOST[:PORT]/ID */
-static int rf_probe_url(struct rf_probe *p, const char *url)
-{
-	char host[300];
-	const char *slash, *rest;
-	char *end;
-
-	if (strncmp(url, "rawflow://", 10) != 0)
-		return -EINVAL;
-	rest = url + 10;
-	slash = strchr(rest, '/');
-	if (!slash || (size_t)(slash - rest) >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, rest, (size_t)(slash - rest));
-	host[slash - rest] = '\0';
-	errno = 0;
-	p->stream_id = strtoull(slash + 1, &end, 16);
-	if (errno || *end || end == slash + 1)
-		return -EINVAL;
-	return rf_addr_parse(host, 4433, &p->seed);
-}
-
 static int rf_probe_args(struct rf_probe *p, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -441,7 +419,7 @@ static int rf_probe_args(struct rf_probe *p, int argc, char **argv)
 		default: return -EINVAL;
 		}
 	}
-	if (optind != argc - 1 || rf_probe_url(p, argv[optind]) != 0) {
+	if (optind != argc - 1 || rf_stream_url_parse(argv[optind], &p->seed, &p->stream_id) != 0) {
 		fprintf(stderr, "rawflow-probe: give one URL rawflow://HOST[:PORT]/STREAM-ID (see --help)\n");
 		return -EINVAL;
 	}

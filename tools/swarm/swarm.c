@@ -389,8 +389,6 @@ static int rf_swarm_args(struct rf_swarm *s, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	char host[300], *end;
-	const char *url, *slash;
 	struct in_addr addr;
 	int c;
 
@@ -425,19 +423,8 @@ static int rf_swarm_args(struct rf_swarm *s, int argc, char **argv)
 		default: return -EINVAL;
 		}
 	}
-	if (optind != argc - 1 || strncmp(argv[optind], "rawflow://", 10) != 0) {
-		fprintf(stderr, "rawflow-swarm: give one URL rawflow://HOST:PORT/STREAM-ID (see --help)\n");
-		return -EINVAL;
-	}
-	url = argv[optind] + 10;
-	slash = strchr(url, '/');
-	if (!slash || (size_t)(slash - url) >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, url, (size_t)(slash - url));
-	host[slash - url] = '\0';
-	s->stream_id = strtoull(slash + 1, &end, 16);
-	if (*end || rf_addr_parse(host, 4433, &s->seed) != 0) {
-		fprintf(stderr, "rawflow-swarm: bad URL '%s'\n", argv[optind]);
+	if (optind != argc - 1 || rf_stream_url_parse(argv[optind], &s->seed, &s->stream_id) != 0) {
+		fprintf(stderr, "rawflow-swarm: give one URL rawflow://HOST[:PORT]/STREAM-ID (see --help)\n");
 		return -EINVAL;
 	}
 	if (s->peers == 0 || s->peers > RF_SWARM_MAX || s->loss < 0 || s->loss >= 1 ||
