@@ -4,11 +4,15 @@
 #include "msg.h"
 #include "sig_ring.h"
 
+/* A group is signed up to twice (part of it after an outage, then whole):
+ * the two versions go to alternate buffers, so a reader that took the
+ * first by reference is not torn by the second. */
 struct rf_sig_slot {
 	uint64_t first;         /* first sequence of the group; published last */
 	bool ready;
-	uint16_t len;
-	uint8_t msg[RF_SIG_MSG_MAX];
+	uint8_t cur;            /* the buffer readers take */
+	uint16_t len[2];
+	uint8_t msg[2][RF_SIG_MSG_MAX];
 };
 
 struct rf_sig_ring {
@@ -75,11 +79,13 @@ static void rf_sig_slot_publish(struct rf_sig_ring *r, uint64_t first,
 				const uint8_t *msg, uint16_t len)
 {
 	struct rf_sig_slot *slot = rf_sig_slot_of(r, first);
+	uint8_t next = (uint8_t)!slot->cur;
 
 	__atomic_store_n(&slot->ready, false, __ATOMIC_RELEASE);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	memcpy(slot->msg, msg, len);
-	slot->len = len;
+	memcpy(slot->msg[next], msg, len);
+	slot->len[next] = len;
+	__atomic_store_n(&slot->cur, next, __ATOMIC_RELEASE);
 	__atomic_store_n(&slot->first, first, __ATOMIC_RELEASE);
 	__atomic_store_n(&slot->ready, true, __ATOMIC_RELEASE);
 }
@@ -123,8 +129,15 @@ bool rf_sig_msg_covers(const uint8_t *msg, uint64_t seq)
 void rf_sig_ring_put(struct rf_sig_ring *r, uint64_t first_seq,
 		     const uint8_t *msg, uint16_t len)
 {
-	if (len <= RF_SIG_MSG_MAX)
-		rf_sig_slot_publish(r, first_seq, msg, len);
+	const struct rf_sig_slot *slot = rf_sig_slot_of(r, first_seq);
+
+	if (len > RF_SIG_MSG_MAX)
+		return;
+	/* a late partial signature never replaces the whole group's */
+	if (slot->ready && slot->first == first_seq &&
+	    slot->msg[slot->cur][RF_HDR_LEN + 8] >= msg[RF_HDR_LEN + 8])
+		return;
+	rf_sig_slot_publish(r, first_seq, msg, len);
 }
 
 void rf_sig_ring_add(struct rf_sig_ring *r, uint64_t seq, uint8_t flags,
@@ -148,14 +161,20 @@ const uint8_t *rf_sig_ring_get(const struct rf_sig_ring *r, uint64_t seq,
 			       uint16_t *len)
 {
 	const struct rf_sig_slot *slot = rf_sig_slot_of(r, rf_sig_group_first(seq, r->group_size));
+	const uint8_t *msg;
 	uint64_t first;
+	uint8_t cur;
 
 	if (!__atomic_load_n(&slot->ready, __ATOMIC_ACQUIRE))
 		return NULL;
 	first = __atomic_load_n(&slot->first, __ATOMIC_ACQUIRE);
-	if (seq < first || seq - first >= r->group_size ||
-	    rf_sig_group_first(first, r->group_size) != rf_sig_group_first(seq, r->group_size))
+	cur = __atomic_load_n(&slot->cur, __ATOMIC_ACQUIRE);
+	msg = slot->msg[cur];
+	/* the group's signature, and one that covers seq: a part signed
+	 * before an outage does not stand for the whole group */
+	if (rf_sig_group_first(first, r->group_size) != rf_sig_group_first(seq, r->group_size) ||
+	    !rf_sig_msg_covers(msg, seq))
 		return NULL;
-	*len = slot->len;
-	return slot->msg;
+	*len = slot->len[cur];
+	return msg;
 }

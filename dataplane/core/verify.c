@@ -35,6 +35,8 @@ enum rf_drop rf_verifier_add(struct rf_verifier *v, const struct rf_signature *s
 			    (const uint8_t (*)[RF_HASH_LEN])sig->hashes) != RF_DROP_NONE)
 		return RF_DROP_BAD_SIGNATURE;
 	g = rf_verify_slot(v, sig->first_seq);
+	if (g->valid && g->first == sig->first_seq && g->count >= sig->count)
+		return RF_DROP_NONE; /* a late partial signature: keep the whole */
 	g->first = sig->first_seq;
 	g->count = sig->count;
 	memcpy(g->hashes, sig->hashes, (size_t)sig->count * RF_HASH_LEN);

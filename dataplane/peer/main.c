@@ -65,7 +65,7 @@ static void rf_usage(FILE *f)
 		"                       0 relays nothing)\n"
 		"  --max-children N     children at most (default 64)\n"
 		"  --delay-ms MS        playback delay behind arrival (default 1000)\n"
-		"  --bind ADDR[:PORT]   local UDP address (default 0.0.0.0, any port)\n"
+		"  --bind ADDR[:PORT]   local UDP address (default :: = IPv4 and IPv6, any port)\n"
 		"  --seconds S          leave after S seconds (default: until signalled)\n"
 		"  --status / --no-status  live status line (default: on a terminal)\n"
 		"  --stats-json FILE    write final statistics as JSON\n"
@@ -99,7 +99,7 @@ static int rf_parse_args(struct rf_peer_opts *o, int argc, char **argv)
 	size_t n;
 	int c;
 
-	*o = (struct rf_peer_opts){ .http = "127.0.0.1:8080", .bind = "0.0.0.0",
+	*o = (struct rf_peer_opts){ .http = "127.0.0.1:8080", .bind = "::",
 				    .upload_kbps = 5000, .delay_ms = 1000, .max_children = 64,
 				    .status = -1 };
 	while ((c = getopt_long(argc, argv, "o:vh", opts, NULL)) != -1) {

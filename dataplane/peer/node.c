@@ -30,7 +30,8 @@ struct rf_node {
 	struct rf_addr local;
 	struct rf_peer *peer;
 	void *peer_mem;
-	struct rf_seed *relay;          /* NULL until welcomed */
+	struct rf_seed *relay;          /* NULL until welcomed; never with no upload */
+	bool relay_tried;
 	void *relay_mem;
 	struct rf_node_stats st;
 	uint32_t rnd;
@@ -198,8 +199,11 @@ void rf_node_tick(struct rf_node *n, uint64_t now)
 		rf_node_input(n, now, &d->src, d->buf, d->len);
 	}
 	rf_peer_tick(n->peer, now, &n->pout);
-	if (!n->relay && rf_peer_state(n->peer) == RF_PEER_RECEIVING && rf_peer_store(n->peer))
+	if (!n->relay && !n->relay_tried && n->cfg.peer.upload_kbps &&
+	    rf_peer_state(n->peer) == RF_PEER_RECEIVING && rf_peer_store(n->peer)) {
+		n->relay_tried = true; /* once: a relay that cannot start stays off */
 		rf_node_relay_up(n);
+	}
 	if (n->relay) {
 		const struct rf_seed_stats *rs = rf_seed_stats(n->relay);
 

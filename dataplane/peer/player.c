@@ -38,6 +38,7 @@ struct rf_player {
 	size_t history_len;
 	bool history_ok;        /* it starts at a random access point */
 	uint64_t bytes_out;
+	uint64_t out_dropped;   /* chunks the output fd did not take whole */
 };
 
 static int rf_player_listen(const char *addr, uint16_t port)
@@ -69,6 +70,8 @@ struct rf_player *rf_player_open(const char *addr, uint16_t port, const char *pa
 	if (!pl)
 		return NULL;
 	pl->out_fd = out_fd;
+	if (out_fd >= 0)
+		fcntl(out_fd, F_SETFL, fcntl(out_fd, F_GETFL) | O_NONBLOCK);
 	pl->listen_fd = -1;
 	snprintf(pl->path, sizeof(pl->path), "%s", path);
 	for (int i = 0; i < RF_PLAYER_CLIENTS_MAX; i++)
@@ -99,6 +102,11 @@ void rf_player_close(struct rf_player *pl)
 			rf_client_drop(&pl->client[i]);
 	if (pl->listen_fd >= 0)
 		close(pl->listen_fd);
+	if (pl->out_dropped)
+		rf_warn("player output: %llu chunks dropped (the reader fell behind)",
+			(unsigned long long)pl->out_dropped);
+	if (pl->out_fd > STDERR_FILENO)
+		close(pl->out_fd);
 	free(pl->history);
 	free(pl);
 }
@@ -246,8 +254,15 @@ void rf_player_chunk(struct rf_player *pl, const uint8_t *payload, uint16_t len,
 		memcpy(pl->history + pl->history_len, payload, len);
 		pl->history_len += len;
 	}
-	if (pl->out_fd >= 0 && write(pl->out_fd, payload, len) == len)
-		pl->bytes_out += len;
+	if (pl->out_fd >= 0) {
+		/* never wait on a pipe: a reader that falls behind loses chunks */
+		ssize_t n = write(pl->out_fd, payload, len);
+
+		if (n == len)
+			pl->bytes_out += len;
+		else
+			pl->out_dropped++;
+	}
 	for (int i = 0; i < RF_PLAYER_CLIENTS_MAX; i++) {
 		struct rf_player_client *c = &pl->client[i];
 

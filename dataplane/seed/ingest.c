@@ -45,6 +45,7 @@ struct rf_ingest {
 	struct rf_backoff backoff;
 	uint64_t down_since_ms;        /* 0 while up or before the first data */
 	bool outage_logged;
+	bool sizing_failed;            /* no signature ring: do not try again */
 	bool garbage_logged;
 	char why[256];                 /* the current attempt's end */
 	void *source_state;            /* rf_ingest_source_state() */
@@ -207,8 +208,11 @@ static void rf_ingest_size_store(struct rf_ingest *in, uint64_t bitrate)
 		in->store_bytes = bytes;
 	}
 	if (!in->signer) {
-		rf_err("%s: cannot allocate the signature ring: chunks go unsigned and unserved",
+		/* chunks stay in the store (the recorder, a later restart), but
+		 * unsigned chunks are never served; no retry per feed */
+		rf_err("%s: cannot allocate the signature ring: the stream is not served",
 		       in->cfg.name);
+		in->sizing_failed = true;
 		return;
 	}
 	in->cur = s;
@@ -232,7 +236,8 @@ static void rf_ingest_maybe_size(struct rf_ingest *in)
 	uint64_t elapsed = rf_now_ms() - in->first_byte_ms;
 	uint64_t pcr_rate = in->chunker.stats.pcr_bitrate_bps;
 
-	if (in->store || rf_chunk_store_next(in->cur) == rf_chunk_store_oldest(in->cur))
+	if (in->store || in->sizing_failed ||
+	    rf_chunk_store_next(in->cur) == rf_chunk_store_oldest(in->cur))
 		return;
 	if ((pcr_rate && elapsed >= RF_PROBE_MS_PCR) || elapsed >= RF_PROBE_MS_MAX)
 		rf_ingest_size_store(in, pcr_rate ? pcr_rate
@@ -310,19 +315,15 @@ void rf_ingest_sleep(const struct rf_ingest *in, uint32_t ms)
 	}
 }
 
-/* An attempt failed or the source went away: mark the gap when data was
- * flowing, count it, log the outage once. */
-static void rf_ingest_lost(struct rf_ingest *in)
+/* The source went away: mark the gap once, log the outage once. */
+static void rf_ingest_outage(struct rf_ingest *in)
 {
-	bool was_up = in->stats.up;
-
-	if (was_up) {
+	if (in->stats.up) {
 		rf_ingest_gap(in);
 		rf_ingest_sync_stats(in);
 		in->down_since_ms = rf_now_ms();
 	}
 	pthread_mutex_lock(&in->lock);
-	in->stats.failures++;
 	in->stats.up = false;
 	pthread_mutex_unlock(&in->lock);
 	if (!in->down_since_ms)
@@ -334,13 +335,21 @@ static void rf_ingest_lost(struct rf_ingest *in)
 	}
 }
 
+/* An attempt failed or its connection ended: one failure. */
+static void rf_ingest_lost(struct rf_ingest *in)
+{
+	pthread_mutex_lock(&in->lock);
+	in->stats.failures++;
+	pthread_mutex_unlock(&in->lock);
+	rf_ingest_outage(in);
+}
+
 void rf_ingest_down(struct rf_ingest *in)
 {
 	pthread_mutex_lock(&in->lock);
 	in->stats.stalls++;
 	pthread_mutex_unlock(&in->lock);
-	if (in->stats.up)
-		rf_ingest_lost(in);
+	rf_ingest_outage(in);
 }
 
 void *rf_ingest_source_state(struct rf_ingest *in, size_t size)

@@ -111,6 +111,21 @@ static void rf_print_stats(struct rf_ingest *const *ingests,
 	}
 }
 
+/* A JSON string body: the error text quotes what a source sent. */
+static void rf_json_str(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+}
+
 static int rf_write_stats_json(const char *path, struct rf_ingest *const *ingests,
 			       const struct rf_stream_key *keys,
 			       const struct rf_seed_opts *o, uint64_t missed)
@@ -126,14 +141,16 @@ static int rf_write_stats_json(const char *path, struct rf_ingest *const *ingest
 		struct rf_ingest_stats s;
 
 		rf_ingest_stats(ingests[i], &s);
-		fprintf(f,
-			"%s\n {\"stream_id\": \"%s\", \"source\": \"%s\", \"finished\": %s, \"error\": \"%s\", "
+		fprintf(f, "%s\n {\"stream_id\": \"%s\", \"source\": \"", i ? "," : "",
+			keys[i].id_hex);
+		rf_json_str(f, o->sources[i]);
+		fprintf(f, "\", \"finished\": %s, \"error\": \"", s.finished ? "true" : "false");
+		rf_json_str(f, s.finished ? rf_ingest_error(ingests[i]) : "");
+		fprintf(f, "\", "
 			"\"bytes_in\": %llu, \"chunks\": %llu, \"raps\": %llu, \"garbage_bytes\": %llu, "
 			"\"resyncs\": %llu, \"discontinuities\": %llu, \"connects\": %llu, \"failures\": %llu, "
 			"\"stalls\": %llu, \"bitrate_bps\": %llu, \"last_reconnect_ms\": %llu, "
 			"\"store_slots\": %llu, \"store_bytes\": %llu}",
-			i ? "," : "", keys[i].id_hex, o->sources[i], s.finished ? "true" : "false",
-			s.finished ? rf_ingest_error(ingests[i]) : "",
 			(unsigned long long)s.bytes_in, (unsigned long long)s.chunks,
 			(unsigned long long)s.raps, (unsigned long long)s.garbage_bytes,
 			(unsigned long long)s.resyncs, (unsigned long long)s.discontinuities,
@@ -311,7 +328,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rawflow-seed: %s\n", err);
 		goto stop;
 	}
-	pthread_create(&monitor, NULL, rf_monitor, &r);
+	if (pthread_create(&monitor, NULL, rf_monitor, &r) != 0) {
+		fprintf(stderr, "rawflow-seed: cannot start the monitor thread\n");
+		goto stop;
+	}
 	rc = rf_serve(&r, eal, &tokens) ? 1 : 0;
 	rf_quit = 1;
 	pthread_join(monitor, NULL);

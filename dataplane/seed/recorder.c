@@ -24,6 +24,7 @@ struct rf_recorder {
 	bool stop;
 	unsigned count;
 	uint64_t missed;
+	uint64_t write_errors;
 	struct rf_record_stream s[RF_RECORD_MAX_STREAMS];
 };
 
@@ -56,8 +57,9 @@ static void rf_record_drain(struct rf_recorder *r, struct rf_record_stream *rs)
 		memcpy(copy, c->payload, len);
 		if (!rf_chunk_store_still_valid(store, c, rs->next))
 			continue; /* rewritten under us: the next pass skips it */
-		fwrite(copy, 1, len, rs->ts);
-		fprintf(rs->idx, "%llu %u %u\n", (unsigned long long)rs->next, len, flags);
+		if (fwrite(copy, 1, len, rs->ts) != len ||
+		    fprintf(rs->idx, "%llu %u %u\n", (unsigned long long)rs->next, len, flags) < 0)
+			r->write_errors++; /* a full disk: the record has a hole */
 		rs->next++;
 	}
 }
@@ -95,11 +97,14 @@ static FILE *rf_record_open(const char *dir, const char *name, const char *ext,
 static void rf_record_close(struct rf_recorder *r)
 {
 	for (unsigned i = 0; i < r->count; i++) {
-		if (r->s[i].ts)
-			fclose(r->s[i].ts);
-		if (r->s[i].idx)
-			fclose(r->s[i].idx);
+		if (r->s[i].ts && fclose(r->s[i].ts) != 0)
+			r->write_errors++;
+		if (r->s[i].idx && fclose(r->s[i].idx) != 0)
+			r->write_errors++;
 	}
+	if (r->write_errors)
+		rf_err("recorder: %llu writes failed: the records are incomplete",
+		       (unsigned long long)r->write_errors);
 	free(r);
 }
 

@@ -20,7 +20,8 @@ int rf_recorder_start(struct rf_recorder **out, const char *dir,
 		      unsigned count, char *err, size_t errlen);
 
 /* Write what is left, close the files. Returns chunks that fell out of the
- * window before they could be read (0 when the recorder kept up). */
+ * window before they could be read (0 when the recorder kept up); failed
+ * writes are logged as an error. */
 uint64_t rf_recorder_stop(struct rf_recorder *r);
 
 #endif

@@ -45,6 +45,7 @@ struct rf_kernel {
 	unsigned nstreams;
 	struct rf_kstream st[RF_SERVE_STREAMS_MAX];
 	uint64_t next_directory;
+	uint64_t stale;        /* chunks at the window's tail, not sent */
 
 	struct mmsghdr rx_msg[RF_K_BURST];
 	struct iovec rx_iov[RF_K_BURST];
@@ -94,11 +95,24 @@ static void rf_kernel_send_outbox(struct rf_kernel *k)
 	k->outbox.count = 0;
 }
 
-static void rf_kernel_send_tx(struct rf_kernel *k, uint64_t stream_id,
-			      const struct rf_seed_tx *tx, unsigned n)
+/* A chunk this close to the window's tail may be rewritten by the ingest
+ * while the kernel copies it: not sent (the peer repairs or skips it). */
+#define RF_K_TAIL_GUARD 64
+
+static void rf_kernel_send_tx(struct rf_kernel *k, const struct rf_kstream *st,
+			      uint64_t stream_id, const struct rf_seed_tx *tx, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++)
+	uint64_t next = rf_chunk_store_next(st->store);
+	uint64_t room = rf_chunk_store_slots(st->store) - RF_K_TAIL_GUARD;
+
+	for (unsigned i = 0; i < n; i++) {
+		/* the next RF_K_TAIL_GUARD appends reuse these slots */
+		if (tx[i].kind == RF_SEED_TX_DATA && next - tx[i].seq > room) {
+			k->stale++;
+			continue;
+		}
 		rf_udp_batch_seed_tx(&k->out, stream_id, &tx[i]);
+	}
 	/* descriptors point at session addresses: send before the next call */
 	rf_udp_batch_flush(&k->out);
 }
@@ -137,7 +151,7 @@ static void rf_kernel_pump(struct rf_kernel *k, uint64_t now)
 		}
 		do {
 			n = rf_seed_pump(st->seed, now, st->store, st->sigs, k->desc, RF_K_BURST);
-			rf_kernel_send_tx(k, k->cfg->streams[i].key->stream_id, k->desc, n);
+			rf_kernel_send_tx(k, st, k->cfg->streams[i].key->stream_id, k->desc, n);
 		} while (n == RF_K_BURST);
 	}
 }
@@ -157,11 +171,12 @@ static void rf_kernel_timers(struct rf_kernel *k, uint64_t now)
 		if (second && is.bitrate_bps)
 			rf_seed_directory_refresh(k->st[i].seed, is.bitrate_bps,
 						  k->cfg->substreams, NULL, 0);
-		do {
+		for (bool full = true; full;) {
 			k->outbox.count = 0;
 			rf_seed_timers(k->st[i].seed, now, &k->outbox);
+			full = k->outbox.count == RF_SEED_OUT_MAX; /* batched: more to do */
 			rf_kernel_send_outbox(k);
-		} while (k->outbox.count == RF_SEED_OUT_MAX);
+		}
 	}
 }
 
@@ -271,6 +286,9 @@ int rf_serve_kernel(const struct rf_serve_config *cfg)
 	}
 	rf_kernel_drain(k);
 	rf_kernel_print_stats(k);
+	if (k->stale)
+		rf_info("kernel backend: %llu chunks at the window's tail were not sent",
+			(unsigned long long)k->stale);
 	if (k->out.dropped)
 		rf_warn("kernel backend: %llu datagrams dropped at a full socket buffer",
 			(unsigned long long)k->out.dropped);

@@ -46,9 +46,9 @@ void rf_ingest_feed(struct rf_ingest *in, const uint8_t *data, size_t len);
 /* A hole inside a connection (RTP loss, a skipped HLS segment). */
 void rf_ingest_gap(struct rf_ingest *in);
 
-/* The source went quiet (no data for stall_ms): counts a stall and starts
- * an outage. A source that keeps listening (UDP) carries on; others
- * return RF_SOURCE_RETRY. */
+/* The source went quiet: counts a stall and starts the outage (the gap is
+ * marked, logged once). A source that keeps listening (UDP) carries on;
+ * others return RF_SOURCE_RETRY, which counts the failed attempt. */
 void rf_ingest_down(struct rf_ingest *in);
 
 /* State a source keeps across its runs (HLS: which segment is next),

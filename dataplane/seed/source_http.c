@@ -17,8 +17,7 @@
 #include "log.h"
 
 #define RF_HTTP_SNIFF (3 * RF_TS_PACKET)
-#define RF_HTTP_LOW_SPEED_BPS 1000L /* slower than this ... */
-#define RF_HTTP_LOW_SPEED_S 3L      /* ... for this long: stalled */
+#define RF_HTTP_LOW_SPEED_BPS 1000L /* slower than this for --stall-ms: stalled */
 
 struct rf_http_stream {
 	struct rf_ingest *in;
@@ -142,6 +141,14 @@ static size_t rf_http_write(char *ptr, size_t size, size_t n, void *ctx)
 	return rf_http_audio(hs, (const uint8_t *)ptr, len) ? size * n : 0;
 }
 
+/* --stall-ms in whole seconds, as libcurl takes it (at least 1). */
+static long rf_http_stall_s(const struct rf_ingest *in)
+{
+	long s = (long)(rf_ingest_config(in)->stall_ms + 999) / 1000;
+
+	return s > 0 ? s : 1;
+}
+
 enum rf_source_end rf_source_http_run(struct rf_ingest *in)
 {
 	struct rf_http_stream *hs = calloc(1, sizeof(*hs));
@@ -163,13 +170,13 @@ enum rf_source_end rf_source_http_run(struct rf_ingest *in)
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, rf_http_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, hs);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, RF_HTTP_LOW_SPEED_BPS);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, RF_HTTP_LOW_SPEED_S);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, rf_http_stall_s(in));
 	rc = curl_easy_perform(h);
 	if (hs->unsupported) {
 		end = RF_SOURCE_FATAL;
 	} else if (rc == CURLE_OPERATION_TIMEDOUT && hs->sniffed) {
 		rf_ingest_why(in, "stalled: under %ld bytes/s for %ld s",
-			      RF_HTTP_LOW_SPEED_BPS, RF_HTTP_LOW_SPEED_S);
+			      RF_HTTP_LOW_SPEED_BPS, rf_http_stall_s(in));
 		rf_ingest_down(in);
 		end = RF_SOURCE_RETRY;
 	} else {

@@ -243,9 +243,9 @@ static void rf_probe_write(struct rf_probe *p, uint64_t now)
 			p->hole_since_ms = now;
 		if (now - p->hole_since_ms < RF_PROBE_SKIP_MS)
 			return;
+		/* the next hole of a run is just as old: keep the clock */
 		p->skipped++;
 		p->next_out++;
-		p->hole_since_ms = 0;
 	}
 }
 

@@ -37,7 +37,6 @@ struct rf_swarm_peer {
 	uint64_t played_bytes;
 	uint64_t newest_played;
 	bool forger;
-	/* totals of nodes that left, so churn keeps their figures */
 };
 
 struct rf_swarm {
@@ -296,7 +295,8 @@ static void rf_swarm_churn(struct rf_swarm *s, uint64_t now)
 		if (!s->p[i].node || s->p[i].forger || rf_rand01(s) >= p)
 			continue;
 		rf_swarm_leave(s, i);
-		rf_swarm_join(s, i, now);
+		if (rf_swarm_join(s, i, now) != 0)
+			rf_warn("churn: a newcomer could not join (slot %u stays empty)", i);
 	}
 }
 
