@@ -53,11 +53,11 @@ static int rf_flood_say(struct rf_flood *f, const struct rf_addr *src, struct rf
 	return len;
 }
 
+/* Address i of 198.18.0.0/15 (2^17 of them), then the port tells apart. */
 static void rf_flood_addr(uint32_t i, struct rf_addr *a, uint16_t port)
 {
-	uint8_t ip[4] = { 198, (uint8_t)(18 + (i >> 24 & 1)), (uint8_t)(i >> 16), (uint8_t)(i >> 8) };
+	uint8_t ip[4] = { 198, (uint8_t)(18 + (i >> 16 & 1)), (uint8_t)(i >> 8), (uint8_t)i };
 
-	ip[3] = (uint8_t)i;
 	rf_addr_v4(a, ip, port);
 }
 
