@@ -1090,17 +1090,45 @@ static bool rf_fan_tail_sig(struct rf_seed *s, const struct rf_sig_ring *sigs,
 	return true;
 }
 
+/* One pass of the live fan-out over list l, resumable: every live session
+ * on it whose start is at or before seq gets the SIGNATURE msg (when
+ * given) or chunk c. False when tx filled up: the pass goes on next call. */
+static bool rf_fan_pass(struct rf_seed *s, uint32_t l, uint64_t seq,
+			const struct rf_chunk *c, const uint8_t *msg, uint16_t len,
+			struct rf_seed_tx *tx, unsigned *n, unsigned max)
+{
+	if (!s->fan_active) {
+		rf_pass_claim(s, l);
+		s->fan_active = true;
+		s->fan_r = s->fan_w = 0;
+	}
+	while (s->fan_r < s->lcount[l]) {
+		struct rf_seed_session *x;
+
+		if (*n == max)
+			return false;
+		x = rf_pass_visit(s, l, &s->fan_r, &s->fan_w);
+		if (!x || (x->flags & RF_SF_CATCHUP) || !rf_seq_ge(seq, x->start_seq))
+			continue;
+		if (msg)
+			rf_tx_sig(s, &tx[(*n)++], x, msg, len);
+		else
+			rf_tx_data(s, &tx[(*n)++], x, seq, c, 0);
+	}
+	s->lcount[l] = s->fan_w;
+	s->fan_active = false;
+	return true;
+}
+
 static unsigned rf_pump_live(struct rf_seed *s,
 			     const struct rf_chunk_store *store,
 			     const struct rf_sig_ring *sigs,
 			     struct rf_seed_tx *tx, unsigned n, unsigned max)
 {
 	while (n < max) {
-		struct rf_seed_session *x;
 		const struct rf_chunk *c;
 		const uint8_t *msg;
 		uint16_t len = 0;
-		uint32_t l;
 
 		if (s->fan_sig) {
 			msg = sigs ? rf_sig_ring_get(sigs, s->sig_last, &len) : NULL;
@@ -1113,22 +1141,9 @@ static unsigned rf_pump_live(struct rf_seed *s,
 				s->fan_sig = false;
 				continue;
 			}
-			l = rf_list_any(s);
-			if (!s->fan_active) {
-				rf_pass_claim(s, l);
-				s->fan_active = true;
-				s->fan_r = s->fan_w = 0;
-			}
-			while (s->fan_r < s->lcount[l]) {
-				if (n == max)
-					return n;
-				x = rf_pass_visit(s, l, &s->fan_r, &s->fan_w);
-				if (x && !(x->flags & RF_SF_CATCHUP) &&
-				    rf_seq_ge(s->sig_last, x->start_seq))
-					rf_tx_sig(s, &tx[n++], x, msg, len);
-			}
-			s->lcount[l] = s->fan_w;
-			s->fan_active = false;
+			if (!rf_fan_pass(s, rf_list_any(s), s->sig_last, NULL, msg, len,
+					 tx, &n, max))
+				return n;
 			s->fan_sig = false;
 			continue;
 		}
@@ -1161,22 +1176,9 @@ static unsigned rf_pump_live(struct rf_seed *s,
 			rf_fan_next(s, sigs);
 			continue;
 		}
-		l = (uint32_t)(s->fan_seq % s->p.substreams);
-		if (!s->fan_active) {
-			rf_pass_claim(s, l);
-			s->fan_active = true;
-			s->fan_r = s->fan_w = 0;
-		}
-		while (s->fan_r < s->lcount[l]) {
-			if (n == max)
-				return n;
-			x = rf_pass_visit(s, l, &s->fan_r, &s->fan_w);
-			if (x && !(x->flags & RF_SF_CATCHUP) &&
-			    rf_seq_ge(s->fan_seq, x->start_seq))
-				rf_tx_data(s, &tx[n++], x, s->fan_seq, c, 0);
-		}
-		s->lcount[l] = s->fan_w;
-		s->fan_active = false;
+		if (!rf_fan_pass(s, (uint32_t)(s->fan_seq % s->p.substreams), s->fan_seq,
+				 c, NULL, 0, tx, &n, max))
+			return n;
 		rf_fan_next(s, sigs);
 	}
 	return n;
