@@ -201,6 +201,8 @@ struct rf_seed {
 	/* Repairs: a ring, head/tail free-running. */
 	uint32_t rq_head, rq_tail;
 	struct rf_seed_repair rq[RF_SEED_REPAIR_QUEUE];
+	struct rf_seed_deny deny[RF_SEED_DENY_MAX];
+	unsigned ndeny;
 	struct rf_seed_repair sig_owed;        /* a repair's SIGNATURE with no room yet */
 	bool sig_owed_valid;
 };
@@ -920,6 +922,28 @@ static enum rf_drop rf_drop_count(struct rf_seed *s, enum rf_drop why)
 	return why;
 }
 
+int rf_seed_set_deny(struct rf_seed *s, const struct rf_seed_deny *list, unsigned n)
+{
+	if (n > RF_SEED_DENY_MAX)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if ((list[i].family != RF_AF_INET && list[i].family != RF_AF_INET6) ||
+		    list[i].prefix_len > (list[i].family == RF_AF_INET ? 32 : 128))
+			return -EINVAL;
+	memcpy(s->deny, list, n * sizeof(*list));
+	s->ndeny = n;
+	return 0;
+}
+
+static bool rf_denied(const struct rf_seed *s, const struct rf_addr *a)
+{
+	for (unsigned i = 0; i < s->ndeny; i++)
+		if (rf_addr_prefix_match(a, s->deny[i].ip, s->deny[i].family,
+					 s->deny[i].prefix_len))
+			return true;
+	return false;
+}
+
 enum rf_drop rf_seed_input(struct rf_seed *s, uint64_t now_ms,
 			   const struct rf_addr *src, const uint8_t *pkt,
 			   size_t len, struct rf_seed_outbox *out)
@@ -960,6 +984,9 @@ enum rf_drop rf_seed_input(struct rf_seed *s, uint64_t now_ms,
 		x->rx_packets++;
 	}
 
+	/* the deny list is checked where sessions begin, not per packet */
+	if ((m.type == RF_MSG_HELLO || m.type == RF_MSG_JOIN) && s->ndeny && rf_denied(s, &a))
+		return rf_drop_count(s, RF_DROP_DENIED);
 	if (m.type == RF_MSG_HELLO) {
 		/* Stateless: one COOKIE (44 B) per HELLO (>= 64 B). */
 		memset(&r, 0, sizeof(r));
@@ -1469,7 +1496,13 @@ void rf_seed_timers(struct rf_seed *s, uint64_t now_ms,
 		uint32_t idx = s->scan_pos;
 		struct rf_seed_session *x = &s->sess[idx];
 
-		if (x->state == RF_SS_OPEN && now_ms >= x->last_rx_ms &&
+		if (x->state == RF_SS_OPEN && s->ndeny && rf_denied(s, &x->addr)) {
+			if (rf_out_full(out))
+				break;
+			rf_send_bye(s, out, &x->addr, RF_REASON_DENIED);
+			s->st.denied_ended++;
+			rf_session_end(s, idx);
+		} else if (x->state == RF_SS_OPEN && now_ms >= x->last_rx_ms &&
 		    now_ms - x->last_rx_ms >= s->p.timeout_ms) {
 			if (rf_out_full(out))
 				break; /* batched: the rest next call */

@@ -105,6 +105,7 @@ struct rf_seed_stats {
 	uint64_t drops[RF_DROP_MAX];    /* per reason */
 	uint64_t sessions;              /* now */
 	uint64_t joins, rejoins, redirects, timeouts, byes;
+	uint64_t denied_ended;          /* sessions ended by the deny list */
 	uint64_t subscribes, unsubscribes;
 	uint64_t repairs_asked, repairs_sent, repairs_missed;
 	uint64_t quality_reports;
@@ -149,6 +150,21 @@ void rf_seed_set_store(struct rf_seed *s, const struct rf_chunk_store *store);
  * plane), other seeds. Replaces the list. */
 void rf_seed_set_directory(struct rf_seed *s, const struct rf_candidate *c,
 			   unsigned count);
+
+/* Address prefixes the seed refuses (the operator's deny list). */
+#define RF_SEED_DENY_MAX 256
+
+struct rf_seed_deny {
+	uint8_t family;                 /* RF_AF_INET or RF_AF_INET6 */
+	uint8_t prefix_len;
+	uint8_t ip[16];
+};
+
+/* Replace the deny list. HELLO and JOIN from a denied source are dropped
+ * (RF_DROP_DENIED, no answer); sessions from one get BYE denied from
+ * rf_seed_timers() as it walks the table. -EINVAL when n is too large or a
+ * prefix is malformed (nothing changes then). */
+int rf_seed_set_deny(struct rf_seed *s, const struct rf_seed_deny *list, unsigned n);
 
 /* Rebuild the directory from this seed's own sessions: peers whose
  * announced upload leaves room for one more substream (stream_bps / K),

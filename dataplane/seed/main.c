@@ -260,6 +260,7 @@ static int rf_serve(struct rf_seed_run *r, bool eal, struct rf_token_keys *token
 		.max_egress_bps = r->o.max_egress_bps, .substreams = (uint8_t)r->o.substreams,
 		.group_size = (uint8_t)r->o.group_size, .port_ip4 = r->o.port_ip4,
 		.port_ip6 = r->o.port_ip6, .workers = r->o.workers, .quit = &rf_quit,
+		.control_path = r->o.control,
 		.stats_interval_s = r->o.stats_interval_s,
 	};
 	char err[512];

@@ -50,6 +50,8 @@ static void rf_usage(FILE *out)
 		"      --substreams K        substreams per stream (default 8, at most 64)\n"
 		"      --group-size G        chunks per signature (default 16, at most 32)\n"
 		"      --token-keys FILE     require join tokens; FILE has lines \"KEYID HEX\"\n"
+		"      --control PATH        local control socket (kernel backend): stats,\n"
+		"                            sessions, deny list, drain (rawflowctl control)\n"
 		"\n"
 		"Output:\n"
 		"      --record DIR          write each stream's chunks to DIR/<id>.ts/.idx\n"
@@ -141,7 +143,7 @@ int rf_seed_parse_args(int argc, char **argv, struct rf_seed_opts *o)
 	enum { O_STORE_MAX = 256, O_PPC, O_CHUNK_BYTES, O_STALL, O_LOOP, O_RECORD,
 	       O_INTERVAL, O_JSON, O_DURATION, O_BACKEND, O_NO_SERVE, O_BIND,
 	       O_PORT_IP, O_PORT_IP6, O_WORKERS, O_MAX_SESSIONS, O_MAX_EGRESS,
-	       O_SUBSTREAMS, O_GROUP, O_TOKENS };
+	       O_SUBSTREAMS, O_GROUP, O_TOKENS, O_CONTROL };
 	static const struct option longopts[] = {
 		{ "source", required_argument, NULL, 's' },
 		{ "key", required_argument, NULL, 'k' },
@@ -163,6 +165,7 @@ int rf_seed_parse_args(int argc, char **argv, struct rf_seed_opts *o)
 		{ "substreams", required_argument, NULL, O_SUBSTREAMS },
 		{ "group-size", required_argument, NULL, O_GROUP },
 		{ "token-keys", required_argument, NULL, O_TOKENS },
+		{ "control", required_argument, NULL, O_CONTROL },
 		{ "record", required_argument, NULL, O_RECORD },
 		{ "stats-interval", required_argument, NULL, O_INTERVAL },
 		{ "stats-json", required_argument, NULL, O_JSON },
@@ -217,6 +220,7 @@ int rf_seed_parse_args(int argc, char **argv, struct rf_seed_opts *o)
 		case O_SUBSTREAMS: rc = rf_opt_uint("--substreams", optarg, 1, RF_SUBSTREAMS_MAX, &o->substreams); break;
 		case O_GROUP: rc = rf_opt_uint("--group-size", optarg, 1, RF_GROUP_MAX, &o->group_size); break;
 		case O_TOKENS: o->token_keys = optarg; break;
+		case O_CONTROL: o->control = optarg; break;
 		case O_RECORD: o->record_dir = optarg; break;
 		case O_INTERVAL: rc = rf_opt_seconds("--stats-interval", optarg, &o->stats_interval_s); break;
 		case O_JSON: o->stats_json = optarg; break;

@@ -31,6 +31,7 @@ struct rf_seed_opts {
 	unsigned substreams;
 	unsigned group_size;
 	const char *token_keys;
+	const char *control;
 	const char *port_ip4, *port_ip6;
 	unsigned workers;
 	int eal_at;                  /* argv index after "--", argc when none */

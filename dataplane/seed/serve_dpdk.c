@@ -728,6 +728,9 @@ int rf_serve_dpdk(const struct rf_serve_config *cfg)
 	struct rf_dpdk *d;
 	int rc;
 
+	if (cfg->control_path)
+		rf_warn("--control: the DPDK backend has no control socket yet (the kernel backend has)");
+
 	d = rte_zmalloc("rf_dpdk", sizeof(*d), RTE_CACHE_LINE_SIZE);
 	if (!d)
 		return -ENOMEM;

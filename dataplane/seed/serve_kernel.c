@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "drop.h"
+#include "control.h"
 #include "log.h"
 #include "serve.h"
 #include "sockaddr.h"
@@ -46,6 +48,9 @@ struct rf_kernel {
 	struct rf_kstream st[RF_SERVE_STREAMS_MAX];
 	uint64_t next_directory;
 	uint64_t stale;        /* chunks at the window's tail, not sent */
+	int control_fd;
+	struct rf_candidate seeds[RF_CONTROL_SEEDS]; /* other seeds: the last resort */
+	unsigned nseeds;
 
 	struct mmsghdr rx_msg[RF_K_BURST];
 	struct iovec rx_iov[RF_K_BURST];
@@ -170,7 +175,7 @@ static void rf_kernel_timers(struct rf_kernel *k, uint64_t now)
 			rf_seed_set_stream_bps(k->st[i].seed, is.bitrate_bps);
 		if (second && is.bitrate_bps)
 			rf_seed_directory_refresh(k->st[i].seed, is.bitrate_bps,
-						  k->cfg->substreams, NULL, 0);
+						  k->cfg->substreams, k->seeds, k->nseeds);
 		for (bool full = true; full;) {
 			k->outbox.count = 0;
 			rf_seed_timers(k->st[i].seed, now, &k->outbox);
@@ -196,6 +201,90 @@ static void rf_kernel_print_stats(const struct rf_kernel *k)
 			(unsigned long long)drops, (unsigned long long)s->repairs_sent,
 			(unsigned long long)s->redirects);
 	}
+}
+
+/* ---- the control socket ---- */
+
+static void rf_kernel_ctl_stats(void *ctx, FILE *out)
+{
+	const struct rf_kernel *k = ctx;
+
+	fprintf(out, "{\"backend\": \"kernel\", \"stale\": %llu, \"dropped\": %llu, \"streams\": [",
+		(unsigned long long)k->stale, (unsigned long long)k->out.dropped);
+	for (unsigned i = 0; i < k->nstreams; i++) {
+		const struct rf_seed_stats *s = rf_seed_stats(k->st[i].seed);
+
+		fprintf(out, "%s{\"stream_id\": \"%s\", \"sessions\": %llu, \"joins\": %llu, "
+			"\"tx_packets\": %llu, \"tx_bytes\": %llu, \"rx_packets\": %llu, "
+			"\"redirects\": %llu, \"timeouts\": %llu, \"repairs_sent\": %llu, "
+			"\"committed_bps\": %llu, \"denied\": %llu, \"drops\": {",
+			i ? ", " : "", k->cfg->streams[i].key->id_hex,
+			(unsigned long long)s->sessions, (unsigned long long)s->joins,
+			(unsigned long long)s->tx_packets, (unsigned long long)s->tx_bytes,
+			(unsigned long long)s->rx_packets, (unsigned long long)s->redirects,
+			(unsigned long long)s->timeouts, (unsigned long long)s->repairs_sent,
+			(unsigned long long)s->committed_bps,
+			(unsigned long long)s->drops[RF_DROP_DENIED]);
+		for (int d = RF_DROP_NONE + 1; d < RF_DROP_MAX; d++)
+			fprintf(out, "%s\"%s\": %llu", d > 1 ? ", " : "", rf_drop_name(d),
+				(unsigned long long)s->drops[d]);
+		fprintf(out, "}}");
+	}
+	fprintf(out, "]}\n");
+}
+
+static void rf_kernel_ctl_sessions(void *ctx, FILE *out)
+{
+	const struct rf_kernel *k = ctx;
+	struct rf_seed_peer_view v[64];
+	bool first = true;
+	char where[80];
+
+	fprintf(out, "{\"sessions\": [");
+	for (unsigned i = 0; i < k->nstreams; i++) {
+		uint32_t cursor = 0;
+		unsigned n;
+
+		while ((n = rf_seed_sessions(k->st[i].seed, &cursor, v, 64)) > 0) {
+			for (unsigned j = 0; j < n; j++, first = false) {
+				rf_addr_format(&v[j].addr, where, sizeof(where));
+				fprintf(out, "%s\n {\"stream_id\": \"%s\", \"addr\": \"%s\", "
+					"\"peer_id\": \"%016llx\", \"substreams\": \"%llx\", "
+					"\"upload_kbps\": %u, \"continuity_ppm\": %u, \"buffer_ms\": %u}",
+					first ? "" : ",", k->cfg->streams[i].key->id_hex, where,
+					(unsigned long long)v[j].peer_id,
+					(unsigned long long)v[j].substreams, v[j].upload_kbps,
+					v[j].quality.continuity_ppm, v[j].quality.buffer_ms);
+			}
+		}
+	}
+	fprintf(out, "\n]}\n");
+}
+
+static int rf_kernel_ctl_deny(void *ctx, const struct rf_seed_deny *list, unsigned n)
+{
+	struct rf_kernel *k = ctx;
+
+	for (unsigned i = 0; i < k->nstreams; i++)
+		if (rf_seed_set_deny(k->st[i].seed, list, n) != 0)
+			return -EINVAL;
+	return 0;
+}
+
+static void rf_kernel_ctl_seeds(void *ctx, const struct rf_candidate *list, unsigned n)
+{
+	struct rf_kernel *k = ctx;
+
+	memcpy(k->seeds, list, n * sizeof(*list));
+	k->nseeds = n;
+	k->next_directory = 0; /* offered from the next timer on */
+}
+
+static void rf_kernel_ctl_drain(void *ctx)
+{
+	struct rf_kernel *k = ctx;
+
+	*k->cfg->quit = 1; /* the loop drains on its way out */
 }
 
 /* SIGTERM: redirect every peer elsewhere, then stop. The seed core runs
@@ -241,6 +330,10 @@ static int rf_kernel_init_streams(struct rf_kernel *k)
 int rf_serve_kernel(const struct rf_serve_config *cfg)
 {
 	struct rf_kernel *k = calloc(1, sizeof(*k));
+	struct rf_control_ops ctl = { .ctx = k, .stats = rf_kernel_ctl_stats,
+				      .sessions = rf_kernel_ctl_sessions,
+				      .deny = rf_kernel_ctl_deny, .seeds = rf_kernel_ctl_seeds,
+				      .drain = rf_kernel_ctl_drain };
 	uint64_t next_timer = 0, next_stats;
 	int rc;
 
@@ -264,6 +357,7 @@ int rf_serve_kernel(const struct rf_serve_config *cfg)
 			.msg_iov = &k->rx_iov[i], .msg_iovlen = 1,
 		};
 	}
+	k->control_fd = cfg->control_path ? rf_control_open(cfg->control_path) : -1;
 	rf_info("kernel backend: serving %u stream(s) on UDP port %u", k->nstreams, cfg->port);
 	next_stats = rf_unix_ms() + (uint64_t)(cfg->stats_interval_s * 1000);
 	while (!*cfg->quit) {
@@ -277,6 +371,7 @@ int rf_serve_kernel(const struct rf_serve_config *cfg)
 		rf_kernel_pump(k, now);
 		if (now >= next_timer) {
 			rf_kernel_timers(k, now);
+			rf_control_poll(k->control_fd, &ctl);
 			next_timer = now + RF_K_TIMER_MS;
 		}
 		if (cfg->stats_interval_s > 0 && now >= next_stats) {
@@ -284,6 +379,7 @@ int rf_serve_kernel(const struct rf_serve_config *cfg)
 			next_stats = now + (uint64_t)(cfg->stats_interval_s * 1000);
 		}
 	}
+	rf_control_close(k->control_fd, cfg->control_path);
 	rf_kernel_drain(k);
 	rf_kernel_print_stats(k);
 	if (k->stale)

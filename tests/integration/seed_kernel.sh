@@ -20,7 +20,7 @@ at_exit "kill_tree TERM $FF"
 sleep 0.3
 "$SEED" --source "http://127.0.0.1:$HPORT/live.ts" --key "$WORK/stream.key" \
 	--backend kernel --bind 127.0.0.1 --port "$UPORT" --stats-interval 0 \
-	--stats-json "$WORK/stats.json" --duration 60 2>"$WORK/seed.log" &
+	--control "$WORK/seed.sock" --stats-json "$WORK/stats.json" --duration 60 2>"$WORK/seed.log" &
 SEED_PID=$!
 at_exit "kill -9 $SEED_PID"
 wait_for 10 grep -q "store of" "$WORK/seed.log" || { not_ok "the seed sized its store"; finish; }
@@ -51,6 +51,29 @@ print(f'# {len(got)} bytes from offset {at}')
 sys.exit(0 if ok else 1)
 PY
 check "start-up under 1.5 s" python3 -c "import json,sys; sys.exit(not json.load(open('$WORK/rap.json'))['startup_s'] < 1.5)"
+
+# the control socket: stats and sessions while a probe is connected, then
+# a deny list that ends its session and refuses a new one
+CTL=$RF_BUILD_DIR/tools/ctl/rawflowctl
+"$PROBE" "$URL" --from live --seconds 6 2>"$WORK/probe6.log" &
+P6=$!
+sleep 1.5
+"$CTL" control "$WORK/seed.sock" stats > "$WORK/ctl-stats.json"
+check "control: stats is JSON with the stream's session and drop counters" python3 - "$WORK/ctl-stats.json" "$ID" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))['streams'][0]
+sys.exit(0 if s['stream_id'] == sys.argv[2] and s['sessions'] >= 1 and 'bad_magic' in s['drops'] else 1)
+PY
+"$CTL" control "$WORK/seed.sock" sessions > "$WORK/ctl-sessions.json"
+check "control: sessions lists the probe" python3 -c "import json,sys; sys.exit(not any(x['addr'].startswith('127.0.0.1:') for x in json.load(open('$WORK/ctl-sessions.json'))['sessions']))"
+"$CTL" control "$WORK/seed.sock" deny 127.0.0.0/8 > "$WORK/ctl-deny.json"
+wait $P6
+check "control: deny ends the session (the probe is told: denied)" grep -q "denied" "$WORK/probe6.log"
+"$PROBE" "$URL" --seconds 2 2>/dev/null
+check "control: a denied source gets no answer" test $? -eq 1
+"$CTL" control "$WORK/seed.sock" deny > /dev/null
+check "control: other seeds for the directory" bash -c "'$CTL' control '$WORK/seed.sock' seeds 198.18.0.9:4433 '[2001:db8::9]:4433' | grep -q '\"seeds\": 2'"
+check "control: bad input gets a clear error" bash -c "'$CTL' control '$WORK/seed.sock' deny 300.1.1.1/8 | grep -q error"
 
 # drain: a probe connected while the seed gets SIGTERM is redirected
 "$PROBE" "$URL" --from live --seconds 20 2>"$WORK/probe3.log" &

@@ -7,6 +7,7 @@
  * store) and compares it with the pump's descriptors, signatures verified.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -1811,4 +1812,41 @@ Test(seed, full_outbox_drops_and_counts)
 	n = enc(&m, buf);
 	cr_assert_eq(rf_seed_input(fx.seed, fx.now, &a, buf, n, NULL), RF_DROP_NONE);
 	cr_assert_eq(st()->out_overflow, 2);
+}
+
+/* ---- deny list ---- */
+
+Test(seed, deny_list_refuses_new_and_ends_existing)
+{
+	struct rf_seed_params p = defparams();
+	struct rf_addr a = peer_addr(1), b = peer_addr(2);
+	struct rf_seed_deny d = { .family = a.family, .prefix_len = 32 };
+	struct rf_msg m = { .type = RF_MSG_HELLO };
+
+	start_seed(&p);
+	publish(64);
+	connect_peer(&a, 1);
+	cr_assert_eq(st()->sessions, 1);
+	memcpy(d.ip, a.ip, 16);
+	cr_assert_eq(rf_seed_set_deny(fx.seed, &d, 1), 0);
+	/* a new HELLO from the prefix gets nothing */
+	cr_assert_eq(send_msg(&a, m), RF_DROP_DENIED);
+	cr_assert_eq(fx.out.count, 0);
+	/* the existing session is told and ended by the timers */
+	fx.out.count = 0;
+	rf_seed_timers(fx.seed, fx.now, &fx.out);
+	cr_assert_eq(st()->sessions, 0);
+	cr_assert_eq(st()->denied_ended, 1);
+	cr_assert_eq(fx.out.count, 1);
+	/* others are untouched */
+	connect_peer(&b, 2);
+	cr_assert_eq(st()->sessions, 1);
+	/* bad lists are refused whole */
+	d.prefix_len = 33;
+	cr_assert_eq(rf_seed_set_deny(fx.seed, &d, 1), -EINVAL);
+	cr_assert_eq(rf_seed_set_deny(fx.seed, &d, RF_SEED_DENY_MAX + 1), -EINVAL);
+	/* an empty list lets everyone in again */
+	cr_assert_eq(rf_seed_set_deny(fx.seed, NULL, 0), 0);
+	connect_peer(&a, 3);
+	cr_assert_eq(st()->sessions, 2);
 }

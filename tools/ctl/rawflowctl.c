@@ -7,11 +7,15 @@
  *   rawflowctl token-key                       a fresh join-token key line
  *   rawflowctl token --keys FILE --key-id N --stream ID --ttl S [--prefix CIDR]
  *                                              a join token, in hex
+ *   rawflowctl control PATH COMMAND...         ask a running seed (stats,
+ *                                              sessions, deny PREFIX..., drain)
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <sodium.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +36,8 @@ static void rf_ctl_usage(FILE *f)
 		"  token --keys FILE --key-id N --stream ID --ttl SECONDS [--prefix ADDR/LEN]\n"
 		"                       print a join token (hex) signed with key N of FILE,\n"
 		"                       valid for SECONDS, optionally only from ADDR/LEN\n"
+		"  control PATH CMD...  ask a seed through its --control socket: stats,\n"
+		"                       sessions, deny [PREFIX ...], seeds [ADDR:PORT ...], drain\n"
 		"  help                 this text\n");
 }
 
@@ -152,6 +158,40 @@ static int rf_ctl_token(int argc, char **argv)
 	return 0;
 }
 
+/* One request line to a seed's control socket; print the answer. */
+static int rf_ctl_control(int argc, char **argv)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char line[4096] = "", buf[4096];
+	ssize_t n;
+	int fd;
+
+	if (argc < 3 || strlen(argv[1]) >= sizeof(sa.sun_path)) {
+		rf_ctl_usage(stderr);
+		return 2;
+	}
+	for (int i = 2; i < argc; i++)
+		if (snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s",
+			     i > 2 ? " " : "", argv[i]) < 0)
+			return 2;
+	strcat(line, "\n");
+	strcpy(sa.sun_path, argv[1]);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		fprintf(stderr, "rawflowctl: cannot reach %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
+		fprintf(stderr, "rawflowctl: cannot send to %s\n", argv[1]);
+		close(fd);
+		return 1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (sodium_init() < 0)
@@ -169,6 +209,8 @@ int main(int argc, char **argv)
 		return rf_ctl_token_key(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "token"))
 		return rf_ctl_token(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "control"))
+		return rf_ctl_control(argc - 1, argv + 1);
 	fprintf(stderr, "rawflowctl: unknown command '%s' (see rawflowctl help)\n", argv[1]);
 	return 2;
 }

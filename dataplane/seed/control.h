@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The seed's local control socket (--control PATH), for rawflow-control
+ * and operators (rawflowctl control PATH ...): a Unix stream socket, one
+ * request per connection, one line in, one JSON object out.
+ *
+ *   stats                 counters per stream
+ *   sessions              the sessions of every stream
+ *   deny [PREFIX ...]     replace the deny list (198.18.0.0/15, 2001:db8::/32);
+ *                         none clears it
+ *   seeds [ADDR:PORT ...] the other seeds, offered as the last resort after
+ *                         the peers with spare upload (rawflow-control fills
+ *                         it from the grid); none clears it
+ *   drain                 redirect every peer elsewhere, then exit
+ *
+ * Never blocks the serving loop for long: a client has 200 ms to send its
+ * line.
+ */
+#ifndef RF_CONTROL_H
+#define RF_CONTROL_H
+
+#include <stdio.h>
+
+#include "seed.h"
+
+#define RF_CONTROL_SEEDS (RF_SEED_DIR_MAX / 4) /* other seeds kept */
+
+struct rf_control_ops {
+	void *ctx;
+	void (*stats)(void *ctx, FILE *out);
+	void (*sessions)(void *ctx, FILE *out);
+	int (*deny)(void *ctx, const struct rf_seed_deny *list, unsigned n);
+	void (*seeds)(void *ctx, const struct rf_candidate *list, unsigned n);
+	void (*drain)(void *ctx);
+};
+
+/* Listen on path (a stale socket there is replaced). The fd, or -errno
+ * (logged). */
+int rf_control_open(const char *path);
+
+/* Answer the requests waiting on fd. */
+void rf_control_poll(int fd, const struct rf_control_ops *ops);
+
+void rf_control_close(int fd, const char *path);
+
+/* "198.18.0.0/15" or "2001:db8::/32" (no length: the whole address). */
+int rf_control_parse_prefix(const char *s, struct rf_seed_deny *d);
+
+#endif
