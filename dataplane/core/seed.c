@@ -930,7 +930,8 @@ int rf_seed_set_deny(struct rf_seed *s, const struct rf_seed_deny *list, unsigne
 		if ((list[i].family != RF_AF_INET && list[i].family != RF_AF_INET6) ||
 		    list[i].prefix_len > (list[i].family == RF_AF_INET ? 32 : 128))
 			return -EINVAL;
-	memcpy(s->deny, list, n * sizeof(*list));
+	if (n)
+		memcpy(s->deny, list, n * sizeof(*list));
 	s->ndeny = n;
 	return 0;
 }
