@@ -526,3 +526,12 @@ bool rf_rtp_ts_payload(const uint8_t *dgram, size_t len, size_t *off,
 	*seq = rf_get16(dgram + 2);
 	return true;
 }
+
+bool rf_ts_sniff(const uint8_t *p, size_t len)
+{
+	for (size_t off = 0; off + 2 * RF_TS_PACKET < len && off < RF_TS_PACKET; off++)
+		if (p[off] == RF_TS_SYNC && p[off + RF_TS_PACKET] == RF_TS_SYNC &&
+		    p[off + 2 * RF_TS_PACKET] == RF_TS_SYNC)
+			return true;
+	return false;
+}

@@ -144,6 +144,10 @@ void rf_chunker_flush(struct rf_chunker *c, rf_chunk_emit_fn emit, void *ctx);
 
 /* ---- helpers also used by sources (file pacing, RTP detection) ---- */
 
+/* Whether p looks like MPEG-TS: three sync bytes 188 bytes apart, starting
+ * within the first packet's length (how sources sniff their format). */
+bool rf_ts_sniff(const uint8_t *p, size_t len);
+
 /* The PCR of one TS packet in 27 MHz units (base * 300 + extension), if it
  * carries a valid one. */
 bool rf_ts_pcr(const uint8_t pkt[RF_TS_PACKET], uint64_t *pcr);

@@ -176,7 +176,7 @@ static void rf_play_cb(void *ctx, uint64_t seq, const uint8_t *payload, uint16_t
 struct rf_healing_log {
 	struct rf_peer_parent_view parents[RF_PEER_PARENTS_MAX + 1];
 	unsigned nparents;
-	uint64_t switches, bad;
+	uint64_t bad;
 };
 
 static const struct rf_peer_parent_view *rf_parent_in(const struct rf_peer_parent_view *v,
@@ -215,7 +215,6 @@ static void rf_log_healing(const struct rf_peer *pe, struct rf_healing_log *h)
 			(unsigned long long)(s->bad_chunks - h->bad));
 	h->nparents = n;
 	memcpy(h->parents, v, n * sizeof(v[0]));
-	h->switches = s->parent_switches;
 	h->bad = s->bad_chunks;
 }
 

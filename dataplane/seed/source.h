@@ -25,10 +25,6 @@ enum rf_source_end rf_source_http_run(struct rf_ingest *in);
 enum rf_source_end rf_source_hls_run(struct rf_ingest *in);
 enum rf_source_end rf_source_file_run(struct rf_ingest *in);
 
-/* TS if three sync bytes stand 188 bytes apart within the first packet's
- * length of p: how the HTTP and HLS sources recognise MPEG-TS. */
-bool rf_looks_like_ts(const uint8_t *p, size_t len);
-
 /* ---- for sources ---- */
 
 const struct rf_source_url *rf_ingest_url(const struct rf_ingest *in);

@@ -48,7 +48,7 @@ static enum rf_source_end rf_hls_segment(struct rf_ingest *in,
 			timeout > 10000 ? timeout : 10000, &end) != CURLE_OK)
 		return end;
 	if (!st->ts_checked) {
-		if (!rf_looks_like_ts(st->body.data, st->body.len)) {
+		if (!rf_ts_sniff(st->body.data, st->body.len)) {
 			rf_ingest_why(in, "segment %s is not MPEG-TS (fMP4 HLS is not supported)",
 				      st->segment_url);
 			return RF_SOURCE_FATAL;

@@ -31,15 +31,6 @@ struct rf_http_stream {
 	uint8_t strip[CURL_MAX_WRITE_SIZE];
 };
 
-bool rf_looks_like_ts(const uint8_t *p, size_t len)
-{
-	for (size_t off = 0; off + 2 * RF_TS_PACKET < len && off < RF_TS_PACKET; off++)
-		if (p[off] == RF_TS_SYNC && p[off + RF_TS_PACKET] == RF_TS_SYNC &&
-		    p[off + 2 * RF_TS_PACKET] == RF_TS_SYNC)
-			return true;
-	return false;
-}
-
 /* Audio that Icecast serves: by Content-Type, or by MP3/ADTS frame sync,
  * an ID3 tag or an Ogg page. */
 static bool rf_looks_like_audio(const char *ctype, const uint8_t *p, size_t len)
@@ -83,7 +74,7 @@ static bool rf_http_sniffed(struct rf_http_stream *hs)
 {
 	struct rf_ingest *in = hs->in;
 
-	if (rf_looks_like_ts(hs->sniff, hs->sniff_len)) {
+	if (rf_ts_sniff(hs->sniff, hs->sniff_len)) {
 		rf_ingest_set_mode(in, RF_CHUNKER_TS);
 	} else if (rf_looks_like_audio(hs->content_type, hs->sniff, hs->sniff_len)) {
 		rf_ingest_set_mode(in, RF_CHUNKER_BYTES);

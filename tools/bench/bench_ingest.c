@@ -14,21 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "chunk_store.h"
+#include "clock.h"
 #include "chunker.h"
 
 #define RF_BENCH_PIECE 65536 /* what one recv/read hands the ingest */
 #define RF_BENCH_SLOTS 65536
-
-static double rf_secs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* A synthetic 2-PID stream: PAT and PMT before every keyframe (every 400
  * packets), H.264 PES starts with the random access indicator, a PCR
@@ -97,13 +89,13 @@ static double rf_run_chunker(const uint8_t *ts, size_t len, struct rf_chunk_stor
 	double t0;
 
 	rf_chunker_init(&c, RF_CHUNKER_TS, RF_TS_PACKETS_DEFAULT, RF_CHUNK_DEFAULT);
-	t0 = rf_secs();
+	t0 = (rf_now_ns() / 1e9);
 	for (size_t off = 0; off < len; off += RF_BENCH_PIECE)
 		rf_chunker_feed(&c, ts + off, len - off < RF_BENCH_PIECE ? len - off : RF_BENCH_PIECE,
 				rf_bench_emit, &sink);
 	rf_chunker_flush(&c, rf_bench_emit, &sink);
 	*stats = c.stats;
-	return rf_secs() - t0;
+	return (rf_now_ns() / 1e9) - t0;
 }
 
 /* The baseline: the same bytes, the same pieces, copied into a ring of the
@@ -111,7 +103,7 @@ static double rf_run_chunker(const uint8_t *ts, size_t len, struct rf_chunk_stor
 static double rf_run_memcpy(const uint8_t *ts, size_t len, uint8_t *ring, size_t ring_len)
 {
 	size_t at = 0;
-	double t0 = rf_secs();
+	double t0 = (rf_now_ns() / 1e9);
 
 	for (size_t off = 0; off < len; off += RF_BENCH_PIECE) {
 		size_t n = len - off < RF_BENCH_PIECE ? len - off : RF_BENCH_PIECE;
@@ -122,7 +114,7 @@ static double rf_run_memcpy(const uint8_t *ts, size_t len, uint8_t *ring, size_t
 		at += n;
 	}
 	__asm__ volatile("" : : "r"(ring) : "memory"); /* keep the copies */
-	return rf_secs() - t0;
+	return (rf_now_ns() / 1e9) - t0;
 }
 
 static uint8_t *rf_load(const char *path, size_t *len)

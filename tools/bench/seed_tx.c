@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -35,6 +34,7 @@
 #include <rte_memzone.h>
 
 #include "chunk_store.h"
+#include "clock.h"
 #include "dpdk_port.h"
 #include "dpdk_tx.h"
 #include "keyfile.h"
@@ -86,14 +86,6 @@ static void rf_usage(FILE *out)
 		"  --dst-mac MAC    next hop of every session (default 02:00:00:00:00:02)\n"
 		"  --family 4|6     sessions' address family (default 4)\n"
 		"  --substreams K   (default 8)   --group-size G (default 16)\n");
-}
-
-static uint64_t rf_unix_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static int rf_parse(int argc, char **argv, struct rf_bench *b)

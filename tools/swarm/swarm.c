@@ -32,7 +32,6 @@
 
 struct rf_swarm_peer {
 	struct rf_node *node;
-	uint32_t upload_kbps;
 	uint64_t joined_ms;
 	uint64_t played_bytes;
 	uint64_t newest_played;
@@ -117,8 +116,7 @@ static int rf_swarm_join(struct rf_swarm *s, unsigned i, uint64_t now)
 	cfg.peer.seed = s->seed;
 	cfg.peer.stream_id = s->stream_id;
 	randombytes_buf(&cfg.peer.peer_id, sizeof(cfg.peer.peer_id));
-	sp->upload_kbps = rf_swarm_upload(s);
-	cfg.peer.upload_kbps = sp->upload_kbps;
+	cfg.peer.upload_kbps = rf_swarm_upload(s);
 	cfg.peer.delay_ms = s->playback_delay_ms;
 	cfg.loss = s->loss;
 	cfg.delay_ms = s->delay_ms;
