@@ -12,9 +12,9 @@
  * Verification: a chunk whose group is signed already is checked at
  * once; otherwise it waits in pend[] (direct-mapped by seq, a newer chunk
  * evicts an older one) until its SIGNATURE arrives. Only verified chunks
- * reach the store, which is what the relay side serves, and they reach it
- * in sequence order (see "Publication" below); the player reads verified
- * chunks wherever they are.
+ * reach the store, which is what the relay side serves and the player
+ * reads; they go in the moment they verify, in whatever order they come
+ * (the relay side forwards a chunk that fills a hole late on its own).
  */
 #include <errno.h>
 #include <string.h>
@@ -219,8 +219,7 @@ static bool rf_peer_pending(const struct rf_peer *pe, uint64_t seq)
 	return e->used && e->seq == seq;
 }
 
-/* Held: verified (in the store, or held for order), or waiting for its
- * signature. */
+/* Held: verified (in the store), or waiting for its signature. */
 bool rf_peer_held(const struct rf_peer *pe, uint64_t seq)
 {
 	return (pe->store && rf_chunk_store_get(pe->store, seq)) ||
@@ -267,98 +266,15 @@ static bool rf_peer_trusted_edge(const struct rf_peer *pe, uint64_t seq)
 }
 
 /*
- * Publication. The relay side (rf_seed over our store) fans out in
- * sequence order and passes a hole for good, while we receive out of
- * order (parents at different latencies, signatures after their group,
- * repairs). So the store is filled in order from pub_next; a verified
- * chunk beyond a hole is held in pend[] (marked verified) until the hole
- * fills, or has been open longer than one group plus repair_after_ms
- * (rf_pub_timers): then the relay skips it, and what fills it later goes
- * in out of order, for repairs and playback only.
- */
-static void rf_pub_store(struct rf_peer *pe, uint64_t seq, uint8_t flags,
-			 const uint8_t *payload, uint16_t len)
-{
-	rf_chunk_store_insert(pe->store, seq, payload, len,
-			      flags & (RF_FLAG_DATA_RAP | RF_FLAG_DATA_DISCONT));
-}
-
-static const struct rf_peer_pend *rf_pend_verified(const struct rf_peer *pe, uint64_t seq)
-{
-	const struct rf_peer_pend *e = rf_pend(pe, seq);
-
-	return e->used && e->verified && e->seq == seq ? e : NULL;
-}
-
-static void rf_pub_one(struct rf_peer *pe, uint64_t seq)
-{
-	struct rf_peer_pend *e = rf_pend(pe, seq);
-
-	if (e->used && e->verified && e->seq == seq) {
-		rf_pub_store(pe, seq, e->flags, e->payload, e->len);
-		e->used = false;
-	}
-}
-
-/* Publish held chunks from pub_next on while they are contiguous. */
-static void rf_pub_flush(struct rf_peer *pe)
-{
-	while (rf_pend_verified(pe, pe->pub_next)) {
-		rf_pub_one(pe, pe->pub_next);
-		pe->pub_next++;
-	}
-}
-
-/* Move pub_next to upto, publishing what is held on the way. */
-static void rf_pub_advance(struct rf_peer *pe, uint64_t upto)
-{
-	uint64_t n = upto - pe->pub_next;
-
-	if (!rf_seq_ge(upto, pe->pub_next))
-		return;
-	if (n > RF_PEER_PENDING) {
-		/* held chunks lie within RF_PEER_PENDING of pub_next */
-		for (uint64_t i = 0; i < RF_PEER_PENDING; i++)
-			rf_pub_one(pe, pe->pub_next + i);
-		pe->pub_next = upto;
-	} else {
-		for (; pe->pub_next != upto; pe->pub_next++)
-			rf_pub_one(pe, pe->pub_next);
-	}
-	rf_pub_flush(pe);
-}
-
-/* Holes at pub_next held back long enough: let the relay pass them. */
-static void rf_pub_timers(struct rf_peer *pe, uint64_t now)
-{
-	uint64_t hold = (uint64_t)pe->w.group_size * 1000000 / rf_peer_rate(pe) +
-			pe->p.repair_after_ms;
-
-	for (;;) {
-		const struct rf_peer_meta *mt;
-
-		rf_pub_flush(pe);
-		if (!rf_seq_ge(pe->seen_next, pe->pub_next + 1))
-			break;
-		mt = rf_meta(pe, pe->pub_next);
-		if (mt->seq == pe->pub_next && now - mt->seen_ms < hold)
-			break;
-		pe->pub_next++;
-	}
-}
-
-/*
- * A verified chunk. e is its pending entry when it waited for its
- * signature (NULL when it comes straight from a datagram). A chunk a
- * whole buffer ahead of the playback point drags the point with it (what
- * it passes could not be held anyway).
+ * A verified chunk: into the store. e is its pending entry when it waited
+ * for its signature (NULL when it comes straight from a datagram). A
+ * chunk a whole buffer ahead of the playback point drags the point with
+ * it (what it passes could not be held anyway).
  */
 static void rf_peer_accept(struct rf_peer *pe, uint64_t seq, uint8_t flags,
 			   const uint8_t *payload, uint16_t len, uint64_t now,
 			   struct rf_peer_pend *e)
 {
-	struct rf_peer_pend *h;
-
 	if (rf_seq_ge(seq, pe->play_seq) && seq - pe->play_seq >= pe->slots) {
 		uint64_t n = seq - pe->slots + 1 - pe->play_seq;
 
@@ -367,8 +283,6 @@ static void rf_peer_accept(struct rf_peer *pe, uint64_t seq, uint8_t flags,
 		if (!rf_seq_ge(pe->seen_next, pe->play_seq))
 			pe->seen_next = pe->play_seq;
 	}
-	if (rf_seq_ge(seq, pe->pub_next) && seq - pe->pub_next >= RF_PEER_PENDING)
-		rf_pub_advance(pe, seq - RF_PEER_PENDING + 1);
 	rf_peer_note_seen(pe, seq, now);
 	if (rf_seq_ge(seq, pe->ver_next))
 		pe->ver_next = seq + 1;
@@ -377,29 +291,10 @@ static void rf_peer_accept(struct rf_peer *pe, uint64_t seq, uint8_t flags,
 		pe->stats.repaired++;
 	if (!rf_seq_ge(seq, pe->play_seq))
 		pe->stats.late++; /* skipped already; kept for relaying */
-
-	if (!rf_seq_ge(seq, pe->pub_next) || seq == pe->pub_next) {
-		/* in order, or filling a hole the relay has passed */
-		rf_pub_store(pe, seq, flags, payload, len);
-		if (e)
-			e->used = false;
-		if (seq == pe->pub_next) {
-			pe->pub_next++;
-			rf_pub_flush(pe);
-		}
-		return;
-	}
-	h = rf_pend(pe, seq);
-	if (h != e) {
-		if (h->used && h->verified)
-			rf_pub_store(pe, h->seq, h->flags, h->payload, h->len);
-		h->seq = seq;
-		h->flags = flags;
-		h->len = len;
-		memcpy(h->payload, payload, len);
-	}
-	h->used = true;
-	h->verified = true;
+	rf_chunk_store_insert(pe->store, seq, payload, len,
+			      flags & (RF_FLAG_DATA_RAP | RF_FLAG_DATA_DISCONT));
+	if (e)
+		e->used = false;
 }
 
 /* A parent or the seed sent something forged; the seed is never dropped
@@ -432,9 +327,11 @@ static void rf_peer_on_data(struct rf_peer *pe, int sl, const struct rf_msg *m,
 	}
 	pe->stats.received++;
 	pe->slot[sl].last_data_ms = now;
-	if (sl == RF_PEER_HOME)
+	if (sl == RF_PEER_HOME) {
 		pe->stats.bytes_from_seed += d->len;
-	else
+		if (m->flags & RF_FLAG_DATA_REPAIR)
+			pe->stats.repair_bytes_from_seed += d->len;
+	} else
 		pe->stats.bytes_from_peers += d->len;
 	u = &pe->sub[d->substream];
 	if (u->sub == sl && !(m->flags & RF_FLAG_DATA_REPAIR)) {
@@ -468,10 +365,7 @@ static void rf_peer_on_data(struct rf_peer *pe, int sl, const struct rf_msg *m,
 		if (rf_peer_trusted_edge(pe, d->seq))
 			rf_peer_note_seen(pe, d->seq, now);
 		e = rf_pend(pe, d->seq);
-		if (e->used && e->verified) /* held for order: publish it now */
-			rf_pub_store(pe, e->seq, e->flags, e->payload, e->len);
 		e->used = true;
-		e->verified = false;
 		e->seq = d->seq;
 		e->flags = m->flags;
 		e->len = d->len;
@@ -513,7 +407,7 @@ static void rf_peer_on_signature(struct rf_peer *pe, int sl, const struct rf_msg
 		uint64_t seq = s->first_seq + i;
 		struct rf_peer_pend *e = rf_pend(pe, seq);
 
-		if (!e->used || e->verified || e->seq != seq)
+		if (!e->used || e->seq != seq)
 			continue;
 		switch (rf_verifier_check(&pe->ver, seq, e->flags, e->payload, e->len)) {
 		case RF_VERIFY_OK:
@@ -568,7 +462,7 @@ static void rf_peer_welcomed(struct rf_peer *pe, const struct rf_welcome *w, uin
 				    pe->p.stream_id, NULL);
 	pe->store = rf_chunk_store_init(pe->store_mem, pe->store_len, pe->slots,
 					RF_CHUNK_MAX, start);
-	pe->play_seq = pe->seen_next = pe->pub_next = pe->ver_next = start;
+	pe->play_seq = pe->seen_next = pe->ver_next = start;
 	pe->welcomed = true;
 	pe->state = RF_PEER_RECEIVING;
 	pe->stats.joined_ms = now;
@@ -704,11 +598,14 @@ bool rf_peer_input(struct rf_peer *pe, uint64_t now_ms, const struct rf_addr *sr
 	case RF_MSG_HELLO:
 	case RF_MSG_JOIN:
 	case RF_MSG_SUBSCRIBE:
-	case RF_MSG_UNSUBSCRIBE:
 	case RF_MSG_REPAIR:
 	case RF_MSG_QUALITY:
 	case RF_MSG_BUFFERMAP:
 		return false; /* for the relay side, even from a parent */
+	case RF_MSG_UNSUBSCRIBE:
+		if (!(m.flags & RF_FLAG_UNSUB_SHED))
+			return false; /* a child's */
+		break;
 	}
 	sl = rf_peer_slot_find(pe, src);
 	if (sl < 0) {
@@ -748,6 +645,10 @@ bool rf_peer_input(struct rf_peer *pe, uint64_t now_ms, const struct rf_addr *sr
 		break;
 	case RF_MSG_BYE:
 		rf_peer_on_bye(pe, sl, &m, now_ms);
+		break;
+	case RF_MSG_UNSUBSCRIBE: /* SHED: a parent over its budget */
+		if (pe->assigned)
+			rf_peer_shed(pe, sl, m.subscribe.substreams, now_ms);
 		break;
 	}
 	/* the data path changes parents only by dropping a bad one */
@@ -958,7 +859,6 @@ void rf_peer_tick(struct rf_peer *pe, uint64_t now_ms, struct rf_peer_outbox *ou
 	rf_peer_reconcile(pe, now_ms, out);
 	if (!pe->welcomed)
 		return;
-	rf_pub_timers(pe, now_ms);
 	rf_peer_keepalives(pe, now_ms, out);
 	rf_peer_repairs(pe, now_ms, out);
 	rf_peer_quality(pe, now_ms, out);
@@ -974,20 +874,15 @@ unsigned rf_peer_play(struct rf_peer *pe, uint64_t now_ms, rf_peer_play_fn play,
 		return 0;
 	while (pe->play_seq != pe->seen_next) {
 		const struct rf_peer_meta *mt = rf_meta(pe, pe->play_seq);
-		const struct rf_peer_pend *e;
 		const struct rf_chunk *c;
 
 		/* a meta slot reused by a newer seq means this one is long due */
 		if (mt->seq == pe->play_seq && now_ms < mt->seen_ms + pe->p.delay_ms)
 			break;
 		c = rf_chunk_store_get(pe->store, pe->play_seq);
-		e = c ? NULL : rf_pend_verified(pe, pe->play_seq);
-		if (c || e) {
-			if (play && c)
+		if (c) {
+			if (play)
 				play(ctx, pe->play_seq, c->payload, c->len, c->flags);
-			else if (play)
-				play(ctx, pe->play_seq, e->payload, e->len,
-				     e->flags & (RF_FLAG_DATA_RAP | RF_FLAG_DATA_DISCONT));
 			if (pe->stats.played++ == 0)
 				pe->stats.first_play_ms = now_ms;
 			n++;
@@ -1006,8 +901,7 @@ uint32_t rf_peer_buffer_ms(const struct rf_peer *pe, uint64_t now_ms)
 	(void)now_ms;
 	if (!pe->welcomed)
 		return 0;
-	while (n < pe->slots && (rf_chunk_store_get(pe->store, pe->play_seq + n) ||
-				 rf_pend_verified(pe, pe->play_seq + n)))
+	while (n < pe->slots && rf_chunk_store_get(pe->store, pe->play_seq + n))
 		n++;
 	return rf_clamp32(n * 1000000 / rf_peer_rate(pe));
 }

@@ -33,11 +33,10 @@
  *    verified chunks enter the chunk store, so everything rf_peer_store()
  *    shows the relay side is safe to relay. A SIGNATURE enters the ring
  *    (rf_peer_sigs()) before the chunks it verifies enter the store.
- *  - The store fills in sequence order, because rf_seed's fan-out passes
- *    a hole for good: a verified chunk beyond a hole is held (in the same
- *    pending area) until the hole fills or has been open one signature
- *    group plus repair_after_ms; then the relay skips the hole, and a
- *    chunk that fills it later is stored for repairs and playback only.
+ *  - A verified chunk enters the store at once, in any order: substreams
+ *    come from parents at different latencies, and one slow substream
+ *    must not hold up the relaying of the others. The relay side (rf_seed)
+ *    passes holes and sends a chunk that fills one later on its own.
  *  - Parents per substream: peers with spare capacity that offer it, the
  *    least loaded first (spreading over up to RF_PEER_PARENTS_MAX), the
  *    seed last. Make-before-break: the old parent stays subscribed until
@@ -113,6 +112,7 @@ struct rf_peer_stats {
 	uint64_t played, skipped, late, repairs_asked, repaired;
 	uint64_t parent_switches, parents_dropped;
 	uint64_t bytes_from_seed, bytes_from_peers;
+	uint64_t repair_bytes_from_seed;       /* of bytes_from_seed: REPAIR answers */
 	uint64_t joined_ms, first_play_ms;     /* when (driver clock) */
 	uint64_t out_overflow;                 /* datagrams the outbox had no room for */
 	uint64_t drops[RF_DROP_MAX];
@@ -146,7 +146,8 @@ void rf_peer_start(struct rf_peer *pe, uint64_t now_ms, struct rf_peer_outbox *o
 /* One datagram. Returns true when it was the peer's (a reply from the
  * seed or a parent, data, signatures, candidates) or was dropped (counted
  * in stats.drops); false when it is for the relay side: HELLO, JOIN,
- * SUBSCRIBE, UNSUBSCRIBE, REPAIR, QUALITY and BUFFERMAP from anyone, BYE
+ * SUBSCRIBE, UNSUBSCRIBE (but a parent's SHED), REPAIR, QUALITY and
+ * BUFFERMAP from anyone, BYE
  * and KEEPALIVE from a source that is neither a parent nor the seed. The
  * driver passes those to its rf_seed. */
 bool rf_peer_input(struct rf_peer *pe, uint64_t now_ms, const struct rf_addr *src,

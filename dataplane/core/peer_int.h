@@ -12,7 +12,7 @@
 #define RF_PEER_HOME 0
 #define RF_PEER_NONE (-1)
 
-#define RF_PEER_PENDING 256          /* unverified or held-for-order chunks */
+#define RF_PEER_PENDING 256          /* chunks waiting for their signature */
 #define RF_PEER_RETRY_MS 500         /* handshake retransmit */
 #define RF_PEER_HANDSHAKE_MS 1000    /* a peer parent must welcome us by then */
 #define RF_PEER_TARGET_MS 2000       /* a redirected join target, likewise */
@@ -74,10 +74,9 @@ struct rf_peer_sub {
 	uint32_t rate_milli, late_ms;
 };
 
-/* A chunk waiting for its group's SIGNATURE, or verified and waiting for
- * the hole before it (the store is filled in sequence order). */
+/* A chunk waiting for its group's SIGNATURE. */
 struct rf_peer_pend {
-	bool used, verified;
+	bool used;
 	uint8_t flags;
 	uint16_t len;
 	uint64_t seq;
@@ -108,10 +107,10 @@ struct rf_peer {
 	uint64_t welcome_ms;
 	uint64_t play_seq;           /* next to hand the player */
 	uint64_t seen_next;          /* first seq not seen yet */
-	uint64_t pub_next;           /* next seq the store (relay) gets in order */
 	uint64_t ver_next;           /* past the newest verified seq */
 
 	uint64_t quality_ms, rebalance_ms, window_ms, window_seen;
+	uint64_t home_full_until;    /* the seed shed us: no SUBSCRIBE to it before */
 
 	struct rf_peer_slot slot[RF_PEER_SLOTS];
 	struct rf_peer_sub sub[RF_SUBSTREAMS_MAX];
@@ -152,6 +151,7 @@ uint64_t rf_peer_slot_subs(const struct rf_peer *pe, int sl);
 void rf_peer_assign_all(struct rf_peer *pe, uint64_t now);
 void rf_peer_rebalance(struct rf_peer *pe, uint64_t now);
 void rf_peer_slot_lost(struct rf_peer *pe, int sl, uint64_t now);
+void rf_peer_shed(struct rf_peer *pe, int sl, uint64_t mask, uint64_t now);
 void rf_peer_drop_bad(struct rf_peer *pe, int sl, uint64_t now,
 		      struct rf_peer_outbox *out);
 void rf_peer_health(struct rf_peer *pe, uint64_t now);

@@ -141,16 +141,18 @@ static int rf_free_slot(const struct rf_peer *pe)
 
 /*
  * The parent for substream s: among candidates that offer s, are not
- * resting or bad, have capacity left and a slot (existing or free), the
- * least loaded, then the one with most room; exclude is never chosen.
- * Spreading by load puts each substream on a different parent until
- * RF_PEER_PARENTS_MAX are in use. Opens the handshake with a new one.
+ * resting or bad, have capacity left and a slot (existing or free), a
+ * parent we have already, then the one with most room; exclude is never
+ * chosen. Few parents mean few SIGNATURE copies, keepalives and sessions
+ * to carry (spreading every substream to its own parent measured worse in
+ * tools/bench/swarm: more switches, less offload). Opens the handshake
+ * with a new one.
  * The seed when nothing fits.
  */
 static int rf_peer_pick(struct rf_peer *pe, unsigned s, uint64_t now, int exclude)
 {
 	int best = RF_PEER_NONE, best_sl = RF_PEER_NONE, free_sl = rf_free_slot(pe);
-	unsigned best_load = 0, best_room = 0;
+	unsigned best_room = 0;
 
 	for (int i = 0; i < RF_PEER_KNOWN_MAX; i++) {
 		const struct rf_peer_known *k = &pe->known[i];
@@ -170,11 +172,10 @@ static int rf_peer_pick(struct rf_peer *pe, unsigned s, uint64_t now, int exclud
 		cap = rf_known_capacity(pe, k);
 		if (load >= cap)
 			continue;
-		if (best < 0 || load < best_load ||
-		    (load == best_load && cap - load > best_room)) {
+		if (best < 0 || (sl >= 0 && best_sl < 0) ||
+		    ((sl >= 0) == (best_sl >= 0) && cap - load > best_room)) {
 			best = i;
 			best_sl = sl;
-			best_load = load;
 			best_room = cap - load;
 		}
 	}
@@ -233,6 +234,29 @@ void rf_peer_slot_lost(struct rf_peer *pe, int sl, uint64_t now)
 		if (pe->sub[s].want == sl)
 			pe->sub[s].want = (int8_t)rf_peer_pick(pe, s, now, sl);
 	st->state = RF_SLOT_FREE;
+}
+
+/* sl no longer serves the substreams in mask (UNSUBSCRIBE SHED: they do
+ * not fit its budget). Not a failure: it stays a parent for the rest but
+ * is offered nothing more until the seed reports room on it again; the
+ * seed shedding is asked again after a rebalance period. */
+void rf_peer_shed(struct rf_peer *pe, int sl, uint64_t mask, uint64_t now)
+{
+	struct rf_peer_slot *st = &pe->slot[sl];
+
+	if (sl == RF_PEER_HOME)
+		pe->home_full_until = now + RF_PEER_REBALANCE_MS;
+	else if (st->known >= 0)
+		pe->known[st->known].spare_kbps = 0;
+	for (unsigned s = 0; s < pe->k; s++) {
+		struct rf_peer_sub *u = &pe->sub[s];
+
+		if (!((mask >> s) & 1) || (u->sub != sl && u->want != sl))
+			continue;
+		if (u->sub == sl)
+			u->sub = RF_PEER_NONE;
+		u->want = (int8_t)rf_peer_pick(pe, s, now, sl);
+	}
 }
 
 /* sl sent a forged chunk or signature: unsubscribe, never again. */
@@ -318,7 +342,11 @@ void rf_peer_health(struct rf_peer *pe, uint64_t now)
 		healthy = u->want == u->sub &&
 			  pe->slot[(int)u->sub].state == RF_SLOT_READY;
 		last = u->last_rx_ms > u->sub_ms ? u->last_rx_ms : u->sub_ms;
-		if (healthy && now - last > timeout)
+		/* a parent still sending other substreams is stalled upstream on
+		 * this one, not gone: twice the patience */
+		if (healthy && now - last > timeout &&
+		    (now - pe->slot[(int)u->sub].last_data_ms >= timeout / 2 ||
+		     now - last > 2 * timeout))
 			fail[(int)u->sub] |= UINT64_C(1) << s;
 		if (!window_end)
 			continue;
@@ -329,8 +357,9 @@ void rf_peer_health(struct rf_peer *pe, uint64_t now)
 						      : (uint32_t)r;
 		}
 		if (healthy && u->sub_ms <= pe->window_ms && adv >= 2ull * pe->k &&
-		    (uint64_t)u->win_count * 2 * pe->k < adv)
+		    (uint64_t)u->win_count * 2 * pe->k < adv) {
 			fail[(int)u->sub] |= UINT64_C(1) << s;
+		}
 		u->win_count = 0;
 	}
 	if (window_end) {
@@ -409,8 +438,9 @@ void rf_peer_handshake_timers(struct rf_peer *pe, uint64_t now)
 		struct rf_peer_slot *st = &pe->slot[sl];
 
 		if ((st->state == RF_SLOT_HELLO || st->state == RF_SLOT_JOIN) &&
-		    now - st->hs_start_ms >= RF_PEER_HANDSHAKE_MS)
+		    now - st->hs_start_ms >= RF_PEER_HANDSHAKE_MS) {
 			rf_peer_slot_lost(pe, sl, now);
+		}
 	}
 }
 
@@ -448,7 +478,8 @@ void rf_peer_reconcile(struct rf_peer *pe, uint64_t now, struct rf_peer_outbox *
 	for (int sl = 0; sl < RF_PEER_SLOTS; sl++) {
 		uint64_t mask = 0;
 
-		if (pe->slot[sl].state != RF_SLOT_READY)
+		if (pe->slot[sl].state != RF_SLOT_READY ||
+		    (sl == RF_PEER_HOME && now < pe->home_full_until))
 			continue;
 		for (unsigned s = 0; s < pe->k; s++)
 			if (pe->sub[s].want == sl && pe->sub[s].sub != sl)

@@ -46,6 +46,14 @@
  * That boundary rule is what makes the hand-over exact: no chunk twice,
  * none missed.
  *
+ * Late chunks: a relaying peer's store fills out of order (its substreams
+ * come from different parents at different latencies), so the live
+ * fan-out meets holes that fill a moment later. It passes them at once,
+ * so one slow substream never holds up the others, and watches them
+ * (late[]): a chunk that turns up there later gets a pass of its own over
+ * its substream's list, between two live chunks. The seed's own store,
+ * filled in order by the ingest, has no such holes.
+ *
  * Decisions the protocol text leaves open:
  *  - The store comes in through rf_seed_set_store() (input needs it for
  *    WELCOME, SUBSCRIBE and REPAIR); rf_seed_pump() adopts the one it is
@@ -56,9 +64,11 @@
  *    one more than a window past the live edge becomes the live edge.
  *  - Admission counts the committed share stream_bps * substreams / K
  *    (kept as a substream total, so a new stream rate applies at once);
- *    a JOIN is admitted if a whole stream more still fits, a SUBSCRIBE
- *    that grows the share past max_egress_bps ends the session with
- *    REDIRECT capacity. Shrinking is always allowed.
+ *    a JOIN is admitted if join_substreams more still fit. A SUBSCRIBE
+ *    gets the new substreams that fit, lowest first, and the rest are
+ *    refused with UNSUBSCRIBE SHED (the session stays). Over the cap
+ *    (a lower cap, a faster stream), rf_seed_timers() sheds one
+ *    substream per session it visits until the share fits.
  *  - A JOIN from an existing session (lost WELCOME) needs a valid cookie
  *    and token too; same peer id keeps the state, a new peer id (a restart
  *    on the same port) drops the subscriptions. A failing token or a
@@ -93,6 +103,8 @@
  * at most this many list entries in compaction. */
 #define RF_SEED_SCAN_MIN 4096
 #define RF_SEED_COMPACT_BUDGET 8192
+/* Holes the live fan-out passed and still watches for a late chunk. */
+#define RF_SEED_LATE_MAX 256
 
 #define RF_SEQ_HALF (UINT64_C(1) << 63)
 
@@ -189,6 +201,13 @@ struct rf_seed {
 	uint64_t sig_last;
 	uint64_t tail_sig_last;                /* last seq of the partial group sent */
 	uint32_t fan_r, fan_w;
+
+	/* Late chunks: holes passed (unordered), the one being sent. */
+	bool fan_late;                         /* the pass is for late_seq */
+	bool late_scan;                        /* late[] may hold an arrival */
+	uint64_t late_seq;
+	uint32_t nlate;
+	uint64_t late[RF_SEED_LATE_MAX];
 
 	/* Catch-up pass. */
 	bool cu_active;
@@ -369,6 +388,11 @@ void rf_seed_set_stream_bps(struct rf_seed *s, uint64_t bps)
 	rf_update_committed(s);
 }
 
+void rf_seed_set_max_egress(struct rf_seed *s, uint64_t bps)
+{
+	s->p.max_egress_bps = bps;
+}
+
 static bool rf_candidate_ok(const struct rf_candidate *c)
 {
 	return (c->addr.family == RF_AF_INET || c->addr.family == RF_AF_INET6) &&
@@ -539,8 +563,9 @@ static void rf_pass_claim(struct rf_seed *s, uint32_t l)
 
 static uint32_t rf_fan_list(const struct rf_seed *s)
 {
-	return s->fan_sig ? rf_list_any(s)
-			  : (uint32_t)(s->fan_seq % s->p.substreams);
+	if (s->fan_sig)
+		return rf_list_any(s);
+	return (uint32_t)((s->fan_late ? s->late_seq : s->fan_seq) % s->p.substreams);
 }
 
 static bool rf_list_busy(const struct rf_seed *s, uint32_t l)
@@ -562,6 +587,7 @@ static void rf_fan_abandon(struct rf_seed *s)
 	if (s->fan_active)
 		rf_pass_close(s, rf_fan_list(s), s->fan_r, s->fan_w);
 	s->fan_active = false;
+	s->fan_late = false;
 }
 
 void rf_seed_set_store(struct rf_seed *s, const struct rf_chunk_store *store)
@@ -571,6 +597,7 @@ void rf_seed_set_store(struct rf_seed *s, const struct rf_chunk_store *store)
 	rf_fan_abandon(s);
 	s->store = store;
 	s->fan_sig = false;
+	s->nlate = 0;
 	s->fan_init = store != NULL;
 	s->fan_seq = store ? rf_chunk_store_next(store) : 0;
 }
@@ -705,6 +732,17 @@ static void rf_send_list(struct rf_seed *s, struct rf_seed_outbox *out,
 
 	rf_fill_candidates(s, &m.candidates, dst, reason);
 	rf_reply(s, out, dst, &m, true);
+}
+
+/* Tell x we no longer serve it the substreams in mask. */
+static void rf_send_shed(struct rf_seed *s, struct rf_seed_outbox *out,
+			 const struct rf_seed_session *x, uint64_t mask)
+{
+	struct rf_msg m = { .type = RF_MSG_UNSUBSCRIBE, .flags = RF_FLAG_UNSUB_SHED };
+
+	m.subscribe.substreams = mask;
+	rf_reply(s, out, &x->addr, &m, true);
+	s->st.shed += (uint64_t)__builtin_popcountll(mask);
 }
 
 static void rf_send_bye(struct rf_seed *s, struct rf_seed_outbox *out,
@@ -846,20 +884,24 @@ static enum rf_drop rf_seed_subscribe(struct rf_seed *s, uint32_t idx,
 {
 	struct rf_seed_session *x = &s->sess[idx];
 	uint64_t mask = m->subscribe.substreams & s->valid_mask;
-	uint64_t want = x->mask | mask, start;
-	uint8_t n = (uint8_t)__builtin_popcountll(want);
+	uint64_t add = mask & ~x->mask, refused = 0, total = s->sub_total, start;
 
 	if (mask == 0)
 		return RF_DROP_BAD_FIELD; /* only substreams >= K */
 	s->st.subscribes++;
-	if (n > x->nsubs && rf_over_egress(s, s->sub_total - x->nsubs + n)) {
-		rf_send_list(s, out, &x->addr, RF_MSG_REDIRECT,
-			     RF_REASON_CAPACITY);
-		s->st.redirects++;
-		rf_session_end(s, idx);
-		return RF_DROP_NONE;
+	for (; add; add &= add - 1) { /* lowest first, while they fit */
+		if (rf_over_egress(s, total + 1))
+			refused |= add & -add;
+		else
+			total++;
 	}
-	rf_set_mask(s, idx, want);
+	if (refused) {
+		rf_send_shed(s, out, x, refused);
+		mask &= ~refused;
+		if (mask == 0)
+			return RF_DROP_NONE; /* nothing taken: nothing moves */
+	}
+	rf_set_mask(s, idx, x->mask | mask);
 	start = rf_clamp_start(s, m->subscribe.start_seq);
 	x->start_seq = start;
 	x->flags &= (uint8_t)~RF_SF_SIG_OWED;
@@ -1148,11 +1190,48 @@ static bool rf_fan_pass(struct rf_seed *s, uint32_t l, uint64_t seq,
 	return true;
 }
 
+/* The live fan-out passes a hole at seq: watch it, even with nobody on
+ * its substream yet (a child that subscribes now wants it too). A full
+ * watch list forgets its oldest entry. */
+static void rf_late_watch(struct rf_seed *s, uint64_t seq)
+{
+	if (s->nlate == RF_SEED_LATE_MAX) {
+		memmove(s->late, s->late + 1, (RF_SEED_LATE_MAX - 1) * sizeof(s->late[0]));
+		s->nlate--;
+		s->st.late_forgotten++;
+	}
+	s->late[s->nlate++] = seq;
+}
+
+/* A watched hole that has filled: it becomes late_seq and leaves the
+ * list, as do holes that left the window. False when none has. */
+static bool rf_late_next(struct rf_seed *s, const struct rf_chunk_store *store)
+{
+	uint32_t i = 0;
+
+	while (i < s->nlate) {
+		uint64_t seq = s->late[i];
+		bool arrived = rf_chunk_store_get(store, seq) != NULL;
+
+		if (arrived || !rf_chunk_store_in_window(store, seq))
+			s->late[i] = s->late[--s->nlate];
+		else
+			i++;
+		if (arrived) {
+			s->late_seq = seq;
+			return true;
+		}
+	}
+	s->late_scan = false; /* until the next pump */
+	return false;
+}
+
 static unsigned rf_pump_live(struct rf_seed *s,
 			     const struct rf_chunk_store *store,
 			     const struct rf_sig_ring *sigs,
 			     struct rf_seed_tx *tx, unsigned n, unsigned max)
 {
+	s->late_scan = s->nlate != 0;
 	while (n < max) {
 		const struct rf_chunk *c;
 		const uint8_t *msg;
@@ -1176,6 +1255,21 @@ static unsigned rf_pump_live(struct rf_seed *s,
 			continue;
 		}
 
+		if (!s->fan_active && s->late_scan && rf_late_next(s, store))
+			s->fan_late = true;
+		if (s->fan_late) {
+			c = rf_chunk_store_get(store, s->late_seq);
+			if (!c) { /* overwritten while we were paused */
+				rf_fan_abandon(s);
+				continue;
+			}
+			if (!rf_fan_pass(s, (uint32_t)(s->late_seq % s->p.substreams),
+					 s->late_seq, c, NULL, 0, tx, &n, max))
+				return n;
+			s->fan_late = false;
+			s->st.late_sent++;
+			continue;
+		}
 		if (!s->fan_active) {
 			uint64_t next = rf_chunk_store_next(store);
 			uint64_t oldest = rf_chunk_store_oldest(store);
@@ -1201,6 +1295,8 @@ static unsigned rf_pump_live(struct rf_seed *s,
 			/* A hole, or overwritten while we were paused. */
 			rf_fan_abandon(s);
 			s->st.fanout_skipped++;
+			if (rf_chunk_store_in_window(store, s->fan_seq))
+				rf_late_watch(s, s->fan_seq);
 			rf_fan_next(s, sigs);
 			continue;
 		}
@@ -1510,6 +1606,14 @@ void rf_seed_timers(struct rf_seed *s, uint64_t now_ms,
 			rf_send_bye(s, out, &x->addr, RF_REASON_TIMEOUT);
 			s->st.timeouts++;
 			rf_session_end(s, idx);
+		} else if (x->state == RF_SS_OPEN && x->mask &&
+			   rf_over_egress(s, s->sub_total)) {
+			uint64_t top = UINT64_C(1) << (63 - __builtin_clzll(x->mask));
+
+			if (rf_out_full(out))
+				break;
+			rf_send_shed(s, out, x, top);
+			rf_set_mask(s, idx, x->mask & ~top);
 		} else if (x->state == RF_SS_OPEN && x->mask && s->dir_count &&
 			   now_ms - x->offered_ms >= RF_SEED_OFFER_MS) {
 			/* still fed by the seed: offer the peers that joined

@@ -61,6 +61,8 @@ struct rf_seed_params {
 					 * substreams fit under max_egress_bps
 					 * (default K: the whole stream; a relaying
 					 * peer, whose children take a few, uses 1) */
+					/* A SUBSCRIBE gets what fits; the rest is
+					 * refused with UNSUBSCRIBE SHED. */
 };
 
 /* A control datagram to send. */
@@ -113,6 +115,12 @@ struct rf_seed_stats {
 	uint64_t committed_bps;         /* egress promised to subscribers */
 	uint64_t fanout_skipped;        /* sequences the fan-out or a catch-up
 					 * jumped over: left the window, or holes */
+	uint64_t late_sent;             /* holes that filled after the fan-out
+					 * passed them, then sent to their
+					 * substream's live sessions */
+	uint64_t late_forgotten;        /* holes no longer watched: too many */
+	uint64_t shed;                  /* substreams refused or dropped to fit
+					 * max_egress_bps (UNSUBSCRIBE SHED) */
 	uint64_t sigs_missed;           /* SIGNATUREs due but not in the ring */
 	uint64_t out_overflow;          /* replies dropped: outbox was full */
 };
@@ -135,8 +143,11 @@ size_t rf_seed_mem_size(uint32_t max_sessions, uint8_t substreams);
 struct rf_seed *rf_seed_init(void *mem, size_t mem_len,
 			     const struct rf_seed_params *p, const char **err);
 
-/* Update what changes while running: the measured stream rate. */
+/* Update what changes while running: the measured stream rate, the
+ * egress cap (0: none). A share that no longer fits is shed by
+ * rf_seed_timers(), a substream at a time. */
 void rf_seed_set_stream_bps(struct rf_seed *s, uint64_t bps);
+void rf_seed_set_max_egress(struct rf_seed *s, uint64_t bps);
 
 /* The chunk store this seed serves. rf_seed_input() needs it for WELCOME
  * (live edge, window, RAPs), SUBSCRIBE (clamping the start) and REPAIR;

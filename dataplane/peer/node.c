@@ -115,6 +115,7 @@ static void rf_node_relay_up(struct rf_node *n)
 	p.keepalive_ms = w->keepalive_ms ? w->keepalive_ms : 1000;
 	p.timeout_ms = 3 * p.keepalive_ms;
 	p.catchup_per_pump = 8;
+	p.join_substreams = 1; /* a child may take a single substream */
 	bytes = rf_seed_mem_size(p.max_sessions, p.substreams);
 	n->relay_mem = calloc(1, bytes);
 	if (!n->relay_mem)

@@ -170,14 +170,22 @@ static uint8_t chunk_flags(uint64_t seq)
 	return f;
 }
 
-static void publish_one(bool sign)
+/* The payload of seq: its length is returned. */
+static uint16_t chunk_bytes(uint64_t seq, uint8_t buf[RF_CHUNK_DEFAULT])
 {
-	uint64_t seq = rf_chunk_store_next(fx.store);
-	uint8_t buf[RF_CHUNK_DEFAULT];
 	uint16_t len = (uint16_t)(100 + seq % 200);
 
 	for (uint16_t i = 0; i < len; i++)
 		buf[i] = (uint8_t)(seq * 7 + i);
+	return len;
+}
+
+static void publish_one(bool sign)
+{
+	uint64_t seq = rf_chunk_store_next(fx.store);
+	uint8_t buf[RF_CHUNK_DEFAULT];
+	uint16_t len = chunk_bytes(seq, buf);
+
 	cr_assert_eq(rf_chunk_store_append(fx.store, buf, len, chunk_flags(seq)), 0);
 	if (sign)
 		rf_sig_ring_add(fx.sigs, seq, chunk_flags(seq), buf, len);
@@ -774,11 +782,25 @@ Test(seed, session_table_full_redirects)
 	cr_assert_eq(m.type, RF_MSG_WELCOME);
 }
 
-Test(seed, egress_cap_redirects_joins_and_subscribes)
+/* The one UNSUBSCRIBE SHED in the outbox, to dst: its mask. */
+static uint64_t shed_of(const struct rf_addr *dst)
+{
+	struct rf_msg m;
+
+	cr_assert_eq(fx.out.count, 1);
+	out_msg(0, &m, dst);
+	cr_assert_eq(m.type, RF_MSG_UNSUBSCRIBE);
+	cr_assert_eq(m.flags, RF_FLAG_UNSUB_SHED);
+	return m.subscribe.substreams;
+}
+
+Test(seed, egress_cap_redirects_joins_and_sheds_subscribes)
 {
 	struct rf_seed_params p = defparams();
-	struct rf_addr a = peer_addr(1), b = peer_addr(2), c = peer_addr(3);
+	struct rf_addr a = peer_addr(1), b = peer_addr(2), c = peer_addr(3), d = peer_addr(4);
 	struct rf_msg m;
+	uint64_t subs;
+	size_t mark;
 
 	p.stream_bps = 1000000;
 	p.max_egress_bps = 2500000;
@@ -794,25 +816,56 @@ Test(seed, egress_cap_redirects_joins_and_subscribes)
 	cr_assert_eq(st()->committed_bps, 2000000);
 	/* b wants 2 more substreams: 2.5 fits exactly */
 	cr_assert_eq(subscribe(&b, 0xc, live_edge()), RF_DROP_NONE);
+	cr_assert_eq(fx.out.count, 0);
 	cr_assert_eq(st()->committed_bps, 2500000);
-	/* c wants more: 3.0 > 2.5 -> REDIRECT capacity, session over */
+	/* c wants one more: 2.75 > 2.5, refused; c keeps what it has */
 	cr_assert_eq(subscribe(&c, 0x4, live_edge()), RF_DROP_NONE);
-	cr_assert_eq(fx.out.count, 1);
-	out_msg(0, &m, &c);
+	cr_assert_eq(shed_of(&c), 0x4);
+	cr_assert_eq(st()->sessions, 3);
+	cr_assert_eq(view_of(&c).substreams, 0x3);
+	cr_assert_eq(st()->committed_bps, 2500000);
+	/* room for one: of two asked, the lower is taken */
+	cr_assert_eq(unsubscribe(&a, 0x1), RF_DROP_NONE);
+	cr_assert_eq(subscribe(&c, 0xc, live_edge()), RF_DROP_NONE);
+	cr_assert_eq(shed_of(&c), 0x8);
+	cr_assert_eq(view_of(&c).substreams, 0x7);
+	cr_assert_eq(st()->committed_bps, 2500000);
+	cr_assert_eq(st()->shed, 2);
+	/* a new JOIN: 2.5 + 1 > 2.5 */
+	cr_assert_eq(join_fast(&d, 4), RF_DROP_NONE);
+	out_msg(0, &m, NULL);
 	cr_assert_eq(m.type, RF_MSG_REDIRECT);
 	cr_assert_eq(m.candidates.reason, RF_REASON_CAPACITY);
-	cr_assert_eq(st()->sessions, 2);
-	cr_assert_eq(st()->committed_bps, 2000000);
-	/* a new JOIN: 2.0 + 1 > 2.5 */
-	cr_assert_eq(join_fast(&c, 3), RF_DROP_NONE);
-	out_msg(0, &m, &c);
-	cr_assert_eq(m.type, RF_MSG_REDIRECT);
-	cr_assert_eq(st()->redirects, 2);
-	/* unsubscribing frees commitment; the rate can change under us */
-	cr_assert_eq(unsubscribe(&a, 0xc), RF_DROP_NONE);
-	cr_assert_eq(st()->committed_bps, 1500000);
+	cr_assert_eq(st()->redirects, 1);
+	/* the cap shrinks: the timers shed a substream per session visited
+	 * until the share fits, and what is shed is no longer sent */
+	rf_seed_set_max_egress(fx.seed, 1500000);
+	for (int i = 0; i < 4 && st()->committed_bps > 1500000; i++) {
+		fx.out.count = 0;
+		rf_seed_timers(fx.seed, fx.now, &fx.out);
+		for (unsigned j = 0; j < fx.out.count; j++) {
+			out_msg(j, &m, NULL);
+			cr_assert_eq(m.type, RF_MSG_UNSUBSCRIBE);
+			cr_assert_eq(m.flags, RF_FLAG_UNSUB_SHED);
+		}
+	}
+	cr_assert_leq(st()->committed_bps, 1500000);
+	cr_assert_geq(st()->committed_bps, 1250000, "shed no more than needed");
+	cr_assert_eq(st()->sessions, 3);
+	mark = fx.nrecs;
+	publish(2 * G);
+	pump_all(64);
+	cr_assert_gt(fx.nrecs, mark);
+	for (size_t i = mark; i < fx.nrecs; i++)
+		if (fx.recs[i].kind == RF_SEED_TX_DATA)
+			cr_assert((view_of(&fx.recs[i].dst).substreams >> fx.recs[i].substream) & 1,
+				  "a shed substream was sent");
+	/* the rate can change under us */
+	subs = (uint64_t)__builtin_popcountll(view_of(&a).substreams) +
+	       (uint64_t)__builtin_popcountll(view_of(&b).substreams) +
+	       (uint64_t)__builtin_popcountll(view_of(&c).substreams);
 	rf_seed_set_stream_bps(fx.seed, 2000000);
-	cr_assert_eq(st()->committed_bps, 3000000);
+	cr_assert_eq(st()->committed_bps, subs * 500000);
 }
 
 /* ---- tokens ---- */
@@ -974,6 +1027,57 @@ Test(seed, unsubscribe_stops_delivery)
 	publish(16);
 	pump_all(5);
 	check_stream(mark, &a, mid, live_edge(), 0x1);
+}
+
+/* A relay's store fills out of order: the fan-out passes a hole at once
+ * (the other substreams go on) and sends the chunk when it turns up, to
+ * the live sessions of its substream only, once. */
+Test(seed, late_chunk_follows_when_its_hole_fills)
+{
+	struct rf_seed_params p = defparams();
+	struct rf_addr a = peer_addr(1), b = peer_addr(2);
+	uint8_t buf[RF_CHUNK_DEFAULT];
+	uint64_t start, hole;
+	uint16_t len;
+	size_t mark;
+
+	start_seed(&p);
+	connect_peer(&a, 1);
+	connect_peer(&b, 2);
+	start = live_edge();
+	for (hole = start + K; hole % K != 1; hole++)
+		; /* in substream 1 */
+	subscribe(&a, 0x2, start);
+	subscribe(&b, 0xd, start);
+	for (uint64_t q = start; q < start + 2 * G; q++) {
+		len = chunk_bytes(q, buf);
+		rf_sig_ring_add(fx.sigs, q, chunk_flags(q), buf, len);
+		if (q != hole)
+			cr_assert_eq(rf_chunk_store_insert(fx.store, q, buf, len,
+							   chunk_flags(q)), 0);
+	}
+	pump_all(64);
+	cr_assert_eq(count_to(0, &a, RF_SEED_TX_DATA), 2 * G / K - 1, "all but the hole");
+	cr_assert_geq(st()->fanout_skipped, 1);
+	cr_assert_eq(st()->late_sent, 0);
+
+	mark = fx.nrecs;
+	len = chunk_bytes(hole, buf);
+	cr_assert_eq(rf_chunk_store_insert(fx.store, hole, buf, len, chunk_flags(hole)), 0);
+	pump_all(64);
+	cr_assert_eq(count_to(mark, &a, RF_SEED_TX_DATA), 1);
+	cr_assert_eq(count_to(mark, &b, RF_SEED_TX_DATA), 0, "not b's substream");
+	for (size_t i = mark; i < fx.nrecs; i++) {
+		if (fx.recs[i].kind != RF_SEED_TX_DATA)
+			continue;
+		cr_assert_eq(fx.recs[i].seq, hole);
+		cr_assert_eq(fx.recs[i].flags & RF_FLAG_DATA_REPAIR, 0, "live data, not a repair");
+		cr_assert_eq(fx.recs[i].chunk->len, len);
+	}
+	cr_assert_eq(st()->late_sent, 1);
+	mark = fx.nrecs;
+	pump_all(64);
+	cr_assert_eq(fx.nrecs, mark, "sent once");
 }
 
 Test(seed, slot_reuse_and_resubscribe_deliver_once)

@@ -56,7 +56,7 @@ struct rf_swarm {
 
 	/* totals, including peers that left */
 	uint64_t played, skipped, late, switches, repairs, repaired, bad_chunks;
-	uint64_t from_seed, played_bytes, joins, leaves;
+	uint64_t from_seed, from_seed_repair, relay_late, played_bytes, joins, leaves;
 	double startups[RF_SWARM_MAX * 8];
 	unsigned nstartups;
 };
@@ -146,6 +146,9 @@ static void rf_swarm_account(struct rf_swarm *s, struct rf_swarm_peer *sp)
 	s->repaired += st->repaired;
 	s->bad_chunks += st->bad_chunks;
 	s->from_seed += st->bytes_from_seed;
+	s->from_seed_repair += st->repair_bytes_from_seed;
+	if (rf_node_relay_stats(sp->node))
+		s->relay_late += rf_node_relay_stats(sp->node)->late_sent;
 	s->played_bytes += sp->played_bytes;
 	if (st->first_play_ms && s->nstartups < sizeof(s->startups) / sizeof(s->startups[0]))
 		s->startups[s->nstartups++] = (st->first_play_ms - sp->joined_ms) / 1e3;
@@ -247,19 +250,21 @@ static void rf_swarm_report(struct rf_swarm *s)
 	offload = s->played_bytes ? 1.0 - (double)s->from_seed / (double)s->played_bytes : 0;
 	fprintf(stderr,
 		"\nswarm: %u peers, %llu joins, %llu leaves\n"
-		"  offload      %.4f  (seed sent %.1f MB of %.1f MB played)\n"
+		"  offload      %.4f  (seed sent %.1f MB of %.1f MB played, %.1f MB of it repairs)\n"
 		"  continuity   %.6f  (%llu played, %llu skipped, %llu late)\n"
 		"  start-up     p50 %.3f s  p95 %.3f s  max %.3f s\n"
 		"  delay        %.2f s behind the newest chunk in the swarm\n"
-		"  healing      %llu parent switches, %llu repairs asked, %llu repaired, %llu forged chunks caught\n",
+		"  healing      %llu parent switches, %llu repairs asked, %llu repaired, %llu forged chunks caught\n"
+		"  relays       %llu chunks forwarded after filling a hole late\n",
 		s->peers, (unsigned long long)s->joins, (unsigned long long)s->leaves, offload,
-		s->from_seed / 1e6, s->played_bytes / 1e6, continuity,
+		s->from_seed / 1e6, s->played_bytes / 1e6, s->from_seed_repair / 1e6, continuity,
 		(unsigned long long)s->played, (unsigned long long)s->skipped,
 		(unsigned long long)s->late, rf_pct(s->startups, s->nstartups, 0.5),
 		rf_pct(s->startups, s->nstartups, 0.95),
 		s->nstartups ? s->startups[s->nstartups - 1] : -1, delay,
 		(unsigned long long)s->switches, (unsigned long long)s->repairs,
-		(unsigned long long)s->repaired, (unsigned long long)s->bad_chunks);
+		(unsigned long long)s->repaired, (unsigned long long)s->bad_chunks,
+		(unsigned long long)s->relay_late);
 	f = s->json ? fopen(s->json, "w") : NULL;
 	for (int k = 0; k < 2; k++) {
 		FILE *o = k ? f : stdout;
@@ -267,11 +272,13 @@ static void rf_swarm_report(struct rf_swarm *s)
 		if (!o)
 			continue;
 		fprintf(o,
-			"{\"peers\": %u, \"offload\": %.4f, \"continuity\": %.6f, \"startup_p50_s\": %.3f, "
+			"{\"peers\": %u, \"offload\": %.4f, \"seed_repair_share\": %.4f, \"relay_late\": %llu, \"continuity\": %.6f, \"startup_p50_s\": %.3f, "
 			"\"startup_p95_s\": %.3f, \"startup_max_s\": %.3f, \"delay_s\": %.2f, "
 			"\"parent_switches\": %llu, \"repairs\": %llu, \"repaired\": %llu, \"skips\": %llu, "
 			"\"played\": %llu, \"joins\": %llu, \"leaves\": %llu, \"forged_caught\": %llu}\n",
-			s->peers, offload, continuity, rf_pct(s->startups, s->nstartups, 0.5),
+			s->peers, offload,
+			s->from_seed ? (double)s->from_seed_repair / (double)s->from_seed : 0,
+			(unsigned long long)s->relay_late, continuity, rf_pct(s->startups, s->nstartups, 0.5),
 			rf_pct(s->startups, s->nstartups, 0.95),
 			s->nstartups ? s->startups[s->nstartups - 1] : -1, delay,
 			(unsigned long long)s->switches, (unsigned long long)s->repairs,
