@@ -141,18 +141,16 @@ static int rf_free_slot(const struct rf_peer *pe)
 
 /*
  * The parent for substream s: among candidates that offer s, are not
- * resting or bad, have capacity left and a slot (existing or free), a
- * parent we have already, then the one with most room; exclude is never
- * chosen. Few parents mean few SIGNATURE copies, keepalives and sessions
- * to carry (spreading every substream to its own parent measured worse in
- * tools/bench/swarm: more switches, less offload). Opens the handshake
- * with a new one.
+ * resting or bad, have capacity left and a slot (existing or free), the
+ * least loaded, then the one with most room; exclude is never chosen.
+ * Spreading by load puts each substream on a different parent until
+ * RF_PEER_PARENTS_MAX are in use. Opens the handshake with a new one.
  * The seed when nothing fits.
  */
 static int rf_peer_pick(struct rf_peer *pe, unsigned s, uint64_t now, int exclude)
 {
 	int best = RF_PEER_NONE, best_sl = RF_PEER_NONE, free_sl = rf_free_slot(pe);
-	unsigned best_room = 0;
+	unsigned best_load = 0, best_room = 0;
 
 	for (int i = 0; i < RF_PEER_KNOWN_MAX; i++) {
 		const struct rf_peer_known *k = &pe->known[i];
@@ -172,10 +170,11 @@ static int rf_peer_pick(struct rf_peer *pe, unsigned s, uint64_t now, int exclud
 		cap = rf_known_capacity(pe, k);
 		if (load >= cap)
 			continue;
-		if (best < 0 || (sl >= 0 && best_sl < 0) ||
-		    ((sl >= 0) == (best_sl >= 0) && cap - load > best_room)) {
+		if (best < 0 || load < best_load ||
+		    (load == best_load && cap - load > best_room)) {
 			best = i;
 			best_sl = sl;
+			best_load = load;
 			best_room = cap - load;
 		}
 	}

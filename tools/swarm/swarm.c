@@ -6,6 +6,10 @@
  * every second and ends with a report (and JSON): offload, continuity,
  * start-up times, delay behind live, parent switches, repairs, skips.
  *
+ * Peers are sharded over --threads threads (peer i on thread i % T), each
+ * with its own epoll and timers; a thread alone touches its peers, and
+ * the main thread reads only the figures each publishes once a second.
+ *
  *   rawflow-swarm rawflow://HOST:PORT/STREAM-ID --peers N [options]
  */
 #include <arpa/inet.h>
@@ -13,6 +17,8 @@
 #include <getopt.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -29,6 +35,7 @@
 
 #define RF_SWARM_MAX 4096
 #define RF_SWARM_TICK_MS 10
+#define RF_SWARM_THREADS_MAX 8
 
 struct rf_swarm_peer {
 	struct rf_node *node;
@@ -36,6 +43,31 @@ struct rf_swarm_peer {
 	uint64_t played_bytes;
 	uint64_t newest_played;
 	bool forger;
+};
+
+/* Figures summed over peers: those that left (when they leave), the
+ * ones still there (in progress lines and the report). */
+struct rf_swarm_totals {
+	uint64_t played, skipped, late, switches, repairs, repaired, bad_chunks;
+	uint64_t from_seed, from_seed_repair, relay_late, played_bytes, joins, leaves;
+	unsigned playing, children;     /* progress only: peers now */
+	double startups[RF_SWARM_MAX * 8];
+	unsigned nstartups;
+};
+
+struct rf_swarm;
+
+/* One thread's peers: i % threads == t. */
+struct rf_swarm_shard {
+	struct rf_swarm *s;
+	unsigned t;
+	pthread_t thread;
+	int ep;
+	uint32_t rnd;
+	unsigned joins;                 /* its k-th join binds address t + T k */
+	struct rf_swarm_totals left;
+	pthread_mutex_t lock;           /* guards snap */
+	struct rf_swarm_totals snap;    /* left + peers now, each second */
 };
 
 struct rf_swarm {
@@ -46,19 +78,12 @@ struct rf_swarm {
 	double seconds, loss, churn_per_min, join_spread_s;
 	uint32_t delay_ms, upload_mean_kbps, playback_delay_ms;
 	const char *dist, *json;
-	uint32_t first_addr;            /* host order; peer i binds first_addr + i */
-	unsigned forgers;
+	uint32_t first_addr;            /* host order; joins take the ones after it */
+	unsigned forgers, threads;
 
-	int ep;
-	unsigned next_addr;
-	uint32_t rnd;
+	uint64_t start_ms;
 	struct rf_swarm_peer p[RF_SWARM_MAX];
-
-	/* totals, including peers that left */
-	uint64_t played, skipped, late, switches, repairs, repaired, bad_chunks;
-	uint64_t from_seed, from_seed_repair, relay_late, played_bytes, joins, leaves;
-	double startups[RF_SWARM_MAX * 8];
-	unsigned nstartups;
+	struct rf_swarm_shard shard[RF_SWARM_THREADS_MAX];
 };
 
 static volatile sig_atomic_t rf_quit;
@@ -69,28 +94,29 @@ static void rf_on_signal(int sig)
 	rf_quit = 1;
 }
 
-static double rf_rand01(struct rf_swarm *s)
+static double rf_rand01(struct rf_swarm_shard *sh)
 {
-	s->rnd = s->rnd * 1664525u + 1013904223u;
-	return (s->rnd >> 8) / (double)(1u << 24);
+	sh->rnd = sh->rnd * 1664525u + 1013904223u;
+	return (sh->rnd >> 8) / (double)(1u << 24);
 }
 
 /* An upload limit from the distribution, in kbit/s. */
-static uint32_t rf_swarm_upload(struct rf_swarm *s)
+static uint32_t rf_swarm_upload(struct rf_swarm_shard *sh)
 {
-	double m = s->upload_mean_kbps;
+	double m = sh->s->upload_mean_kbps;
 
-	if (!strcmp(s->dist, "fixed"))
+	if (!strcmp(sh->s->dist, "fixed"))
 		return (uint32_t)m;
-	if (!strcmp(s->dist, "exp"))
-		return (uint32_t)(-m * log(1 - rf_rand01(s) * 0.999));
-	return (uint32_t)(m * (0.5 + rf_rand01(s))); /* uniform in [m/2, 3m/2] */
+	if (!strcmp(sh->s->dist, "exp"))
+		return (uint32_t)(-m * log(1 - rf_rand01(sh) * 0.999));
+	return (uint32_t)(m * (0.5 + rf_rand01(sh))); /* uniform in [m/2, 3m/2] */
 }
 
-/* The next peer's local address: --addr, then the ones after it. */
-static void rf_swarm_addr(struct rf_swarm *s, struct rf_addr *a)
+/* The next peer's local address: --addr, then the ones after it, shared
+ * out between the threads so no two peers ever bind the same. */
+static void rf_swarm_addr(struct rf_swarm_shard *sh, struct rf_addr *a)
 {
-	uint32_t v = s->first_addr + s->next_addr++;
+	uint32_t v = sh->s->first_addr + sh->t + sh->s->threads * sh->joins;
 	uint8_t ip[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
 
 	rf_addr_v4(a, ip, 0);
@@ -106,91 +132,134 @@ static void rf_swarm_play(void *ctx, uint64_t seq, const uint8_t *payload, uint1
 	sp->newest_played = seq;
 }
 
-static int rf_swarm_join(struct rf_swarm *s, unsigned i, uint64_t now)
+static int rf_swarm_join(struct rf_swarm_shard *sh, unsigned i, uint64_t now)
 {
+	struct rf_swarm *s = sh->s;
 	struct rf_node_config cfg = { 0 };
 	struct rf_swarm_peer *sp = &s->p[i];
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
 
-	rf_swarm_addr(s, &cfg.bind);
+	rf_swarm_addr(sh, &cfg.bind);
 	cfg.peer.seed = s->seed;
 	cfg.peer.stream_id = s->stream_id;
 	randombytes_buf(&cfg.peer.peer_id, sizeof(cfg.peer.peer_id));
-	cfg.peer.upload_kbps = rf_swarm_upload(s);
+	cfg.peer.upload_kbps = rf_swarm_upload(sh);
 	cfg.peer.delay_ms = s->playback_delay_ms;
 	cfg.loss = s->loss;
 	cfg.delay_ms = s->delay_ms;
-	cfg.rnd_seed = s->rnd ^ i;
+	cfg.rnd_seed = sh->rnd ^ i;
 	cfg.forge = sp->forger;
 	if (rf_node_open(&sp->node, &cfg) != 0)
 		return -EIO;
-	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, rf_node_fd(sp->node), &ev) != 0)
+	if (epoll_ctl(sh->ep, EPOLL_CTL_ADD, rf_node_fd(sp->node), &ev) != 0)
 		return -errno;
 	sp->joined_ms = now;
 	sp->played_bytes = 0;
 	rf_node_start(sp->node, now);
-	s->joins++;
+	sh->joins++;
+	sh->left.joins++;
 	return 0;
 }
 
-/* Fold a peer's figures into the totals (when it leaves, and at the end). */
-static void rf_swarm_account(struct rf_swarm *s, struct rf_swarm_peer *sp)
+/* Fold a peer's figures into tot (when it leaves, and at the end). */
+static void rf_swarm_account(struct rf_swarm_totals *tot, const struct rf_swarm_peer *sp)
 {
 	const struct rf_peer_stats *st = rf_peer_stats(rf_node_peer(sp->node));
+	const struct rf_seed_stats *r = rf_node_relay_stats(sp->node);
 
-	s->played += st->played;
-	s->skipped += st->skipped;
-	s->late += st->late;
-	s->switches += st->parent_switches;
-	s->repairs += st->repairs_asked;
-	s->repaired += st->repaired;
-	s->bad_chunks += st->bad_chunks;
-	s->from_seed += st->bytes_from_seed;
-	s->from_seed_repair += st->repair_bytes_from_seed;
-	if (rf_node_relay_stats(sp->node))
-		s->relay_late += rf_node_relay_stats(sp->node)->late_sent;
-	s->played_bytes += sp->played_bytes;
-	if (st->first_play_ms && s->nstartups < sizeof(s->startups) / sizeof(s->startups[0]))
-		s->startups[s->nstartups++] = (st->first_play_ms - sp->joined_ms) / 1e3;
+	tot->played += st->played;
+	tot->skipped += st->skipped;
+	tot->late += st->late;
+	tot->switches += st->parent_switches;
+	tot->repairs += st->repairs_asked;
+	tot->repaired += st->repaired;
+	tot->bad_chunks += st->bad_chunks;
+	tot->from_seed += st->bytes_from_seed;
+	tot->from_seed_repair += st->repair_bytes_from_seed;
+	tot->relay_late += r ? r->late_sent : 0;
+	tot->played_bytes += sp->played_bytes;
+	tot->playing += st->played > 0;
+	tot->children += r ? (unsigned)r->sessions : 0;
+	if (st->first_play_ms && tot->nstartups < sizeof(tot->startups) / sizeof(tot->startups[0]))
+		tot->startups[tot->nstartups++] = (st->first_play_ms - sp->joined_ms) / 1e3;
 }
 
-static void rf_swarm_leave(struct rf_swarm *s, unsigned i)
+/* a += b; startups only when a has room for them. */
+static void rf_totals_add(struct rf_swarm_totals *a, const struct rf_swarm_totals *b)
 {
-	rf_swarm_account(s, &s->p[i]);
+	a->played += b->played;
+	a->skipped += b->skipped;
+	a->late += b->late;
+	a->switches += b->switches;
+	a->repairs += b->repairs;
+	a->repaired += b->repaired;
+	a->bad_chunks += b->bad_chunks;
+	a->from_seed += b->from_seed;
+	a->from_seed_repair += b->from_seed_repair;
+	a->relay_late += b->relay_late;
+	a->played_bytes += b->played_bytes;
+	a->joins += b->joins;
+	a->leaves += b->leaves;
+	a->playing += b->playing;
+	a->children += b->children;
+	for (unsigned i = 0; i < b->nstartups &&
+			     a->nstartups < sizeof(a->startups) / sizeof(a->startups[0]); i++)
+		a->startups[a->nstartups++] = b->startups[i];
+}
+
+static void rf_swarm_leave(struct rf_swarm_shard *sh, unsigned i)
+{
+	struct rf_swarm *s = sh->s;
+
+	rf_swarm_account(&sh->left, &s->p[i]);
+	sh->left.playing = sh->left.children = 0; /* gone: not "now" */
 	rf_node_close(s->p[i].node);
 	s->p[i].node = NULL;
-	s->leaves++;
+	sh->left.leaves++;
 }
 
-/* Live figures over the peers now in the swarm (plus those that left). */
-static void rf_swarm_progress(struct rf_swarm *s, uint64_t now, uint64_t start)
+/* A thread's figures for the progress line: those that left and its
+ * peers now (the counters only, not their start-up times). */
+static void rf_shard_publish(struct rf_swarm_shard *sh)
 {
-	uint64_t played = s->played, skipped = s->skipped, from_seed = s->from_seed;
-	uint64_t bytes = s->played_bytes;
-	unsigned playing = 0, children = 0;
+	struct rf_swarm *s = sh->s;
+	struct rf_swarm_totals now = sh->left;
 
-	for (unsigned i = 0; i < s->peers; i++) {
-		const struct rf_peer_stats *st;
-		const struct rf_seed_stats *r;
+	now.nstartups = 0;
+	for (unsigned i = sh->t; i < s->peers; i += s->threads) {
+		unsigned keep = now.nstartups;
 
 		if (!s->p[i].node)
 			continue;
-		st = rf_peer_stats(rf_node_peer(s->p[i].node));
-		r = rf_node_relay_stats(s->p[i].node);
-		played += st->played;
-		skipped += st->skipped;
-		from_seed += st->bytes_from_seed;
-		bytes += s->p[i].played_bytes;
-		playing += st->played > 0;
-		children += r ? (unsigned)r->sessions : 0;
+		rf_swarm_account(&now, &s->p[i]);
+		now.nstartups = keep;
+	}
+	pthread_mutex_lock(&sh->lock);
+	memcpy(&sh->snap, &now, offsetof(struct rf_swarm_totals, startups));
+	pthread_mutex_unlock(&sh->lock);
+}
+
+/* Live figures over every thread's last snapshot. */
+static void rf_swarm_progress(struct rf_swarm *s, uint64_t now)
+{
+	struct rf_swarm_totals t;
+
+	memset(&t, 0, offsetof(struct rf_swarm_totals, startups));
+	for (unsigned k = 0; k < s->threads; k++) {
+		struct rf_swarm_shard *sh = &s->shard[k];
+
+		pthread_mutex_lock(&sh->lock);
+		t.nstartups = 0;
+		rf_totals_add(&t, &sh->snap);
+		pthread_mutex_unlock(&sh->lock);
 	}
 	fprintf(stderr,
 		"t=%5.1fs peers %u playing %u children %u continuity %.5f offload %5.1f%% played %llu skipped %llu joins %llu leaves %llu\n",
-		(now - start) / 1e3, s->peers, playing, children,
-		played + skipped ? (double)played / (double)(played + skipped) : 1.0,
-		bytes ? 100.0 * (1.0 - (double)from_seed / (double)bytes) : 0.0,
-		(unsigned long long)played, (unsigned long long)skipped,
-		(unsigned long long)s->joins, (unsigned long long)s->leaves);
+		(now - s->start_ms) / 1e3, s->peers, t.playing, t.children,
+		t.played + t.skipped ? (double)t.played / (double)(t.played + t.skipped) : 1.0,
+		t.played_bytes ? 100.0 * (1.0 - (double)t.from_seed / (double)t.played_bytes) : 0.0,
+		(unsigned long long)t.played, (unsigned long long)t.skipped,
+		(unsigned long long)t.joins, (unsigned long long)t.leaves);
 }
 
 static int rf_cmp_double(const void *a, const void *b)
@@ -239,15 +308,19 @@ static double rf_swarm_delay(const struct rf_swarm *s)
 
 static void rf_swarm_report(struct rf_swarm *s)
 {
+	static struct rf_swarm_totals all;
+	struct rf_swarm_totals *t = &all;
 	double delay = rf_swarm_delay(s), continuity, offload;
 	FILE *f;
 
+	for (unsigned k = 0; k < s->threads; k++)
+		rf_totals_add(t, &s->shard[k].left);
 	for (unsigned i = 0; i < s->peers; i++)
 		if (s->p[i].node)
-			rf_swarm_account(s, &s->p[i]);
-	qsort(s->startups, s->nstartups, sizeof(double), rf_cmp_double);
-	continuity = s->played + s->skipped ? (double)s->played / (double)(s->played + s->skipped) : 0;
-	offload = s->played_bytes ? 1.0 - (double)s->from_seed / (double)s->played_bytes : 0;
+			rf_swarm_account(t, &s->p[i]);
+	qsort(t->startups, t->nstartups, sizeof(double), rf_cmp_double);
+	continuity = t->played + t->skipped ? (double)t->played / (double)(t->played + t->skipped) : 0;
+	offload = t->played_bytes ? 1.0 - (double)t->from_seed / (double)t->played_bytes : 0;
 	fprintf(stderr,
 		"\nswarm: %u peers, %llu joins, %llu leaves\n"
 		"  offload      %.4f  (seed sent %.1f MB of %.1f MB played, %.1f MB of it repairs)\n"
@@ -256,15 +329,15 @@ static void rf_swarm_report(struct rf_swarm *s)
 		"  delay        %.2f s behind the newest chunk in the swarm\n"
 		"  healing      %llu parent switches, %llu repairs asked, %llu repaired, %llu forged chunks caught\n"
 		"  relays       %llu chunks forwarded after filling a hole late\n",
-		s->peers, (unsigned long long)s->joins, (unsigned long long)s->leaves, offload,
-		s->from_seed / 1e6, s->played_bytes / 1e6, s->from_seed_repair / 1e6, continuity,
-		(unsigned long long)s->played, (unsigned long long)s->skipped,
-		(unsigned long long)s->late, rf_pct(s->startups, s->nstartups, 0.5),
-		rf_pct(s->startups, s->nstartups, 0.95),
-		s->nstartups ? s->startups[s->nstartups - 1] : -1, delay,
-		(unsigned long long)s->switches, (unsigned long long)s->repairs,
-		(unsigned long long)s->repaired, (unsigned long long)s->bad_chunks,
-		(unsigned long long)s->relay_late);
+		s->peers, (unsigned long long)t->joins, (unsigned long long)t->leaves, offload,
+		t->from_seed / 1e6, t->played_bytes / 1e6, t->from_seed_repair / 1e6, continuity,
+		(unsigned long long)t->played, (unsigned long long)t->skipped,
+		(unsigned long long)t->late, rf_pct(t->startups, t->nstartups, 0.5),
+		rf_pct(t->startups, t->nstartups, 0.95),
+		t->nstartups ? t->startups[t->nstartups - 1] : -1, delay,
+		(unsigned long long)t->switches, (unsigned long long)t->repairs,
+		(unsigned long long)t->repaired, (unsigned long long)t->bad_chunks,
+		(unsigned long long)t->relay_late);
 	f = s->json ? fopen(s->json, "w") : NULL;
 	for (int k = 0; k < 2; k++) {
 		FILE *o = k ? f : stdout;
@@ -277,61 +350,66 @@ static void rf_swarm_report(struct rf_swarm *s)
 			"\"parent_switches\": %llu, \"repairs\": %llu, \"repaired\": %llu, \"skips\": %llu, "
 			"\"played\": %llu, \"joins\": %llu, \"leaves\": %llu, \"forged_caught\": %llu}\n",
 			s->peers, offload,
-			s->from_seed ? (double)s->from_seed_repair / (double)s->from_seed : 0,
-			(unsigned long long)s->relay_late, continuity, rf_pct(s->startups, s->nstartups, 0.5),
-			rf_pct(s->startups, s->nstartups, 0.95),
-			s->nstartups ? s->startups[s->nstartups - 1] : -1, delay,
-			(unsigned long long)s->switches, (unsigned long long)s->repairs,
-			(unsigned long long)s->repaired, (unsigned long long)s->skipped,
-			(unsigned long long)s->played, (unsigned long long)s->joins,
-			(unsigned long long)s->leaves, (unsigned long long)s->bad_chunks);
+			t->from_seed ? (double)t->from_seed_repair / (double)t->from_seed : 0,
+			(unsigned long long)t->relay_late, continuity, rf_pct(t->startups, t->nstartups, 0.5),
+			rf_pct(t->startups, t->nstartups, 0.95),
+			t->nstartups ? t->startups[t->nstartups - 1] : -1, delay,
+			(unsigned long long)t->switches, (unsigned long long)t->repairs,
+			(unsigned long long)t->repaired, (unsigned long long)t->skipped,
+			(unsigned long long)t->played, (unsigned long long)t->joins,
+			(unsigned long long)t->leaves, (unsigned long long)t->bad_chunks);
 	}
 	if (f)
 		fclose(f);
 }
 
-/* Churn: each second, each peer leaves with probability churn/60 and a
- * newcomer takes its place. */
-static void rf_swarm_churn(struct rf_swarm *s, uint64_t now)
+/* Churn: each second, each of the thread's peers leaves with probability
+ * churn/60 and a newcomer takes its place. */
+static void rf_swarm_churn(struct rf_swarm_shard *sh, uint64_t now)
 {
+	struct rf_swarm *s = sh->s;
 	double p = s->churn_per_min / 100.0 / 60.0;
 
-	for (unsigned i = 0; i < s->peers; i++) {
-		if (!s->p[i].node || s->p[i].forger || rf_rand01(s) >= p)
+	for (unsigned i = sh->t; i < s->peers; i += s->threads) {
+		if (!s->p[i].node || s->p[i].forger || rf_rand01(sh) >= p)
 			continue;
-		rf_swarm_leave(s, i);
-		if (rf_swarm_join(s, i, now) != 0)
+		rf_swarm_leave(sh, i);
+		if (rf_swarm_join(sh, i, now) != 0)
 			rf_warn("churn: a newcomer could not join (slot %u stays empty)", i);
 	}
 }
 
-static void rf_swarm_run(struct rf_swarm *s)
+/* One thread: its peers join on schedule (peer i at i / peers of the
+ * spread), then receive, tick and play; churn and a snapshot each second. */
+static void *rf_shard_run(void *arg)
 {
-	uint64_t start = rf_unix_ms(), next_tick = 0, next_second = start + 1000;
-	unsigned joined = 0;
+	struct rf_swarm_shard *sh = arg;
+	struct rf_swarm *s = sh->s;
+	uint64_t start = s->start_ms, next_tick = 0, next_second = start + 1000;
+	unsigned joined = sh->t;        /* next of its peers to join */
 	struct epoll_event ev[64];
 
 	while (!rf_quit && rf_unix_ms() - start < s->seconds * 1000) {
 		uint64_t now = rf_unix_ms();
 		int n;
 
-		/* joins spread over --join-spread seconds */
 		while (joined < s->peers &&
 		       (s->join_spread_s <= 0 ||
 			now - start >= joined * s->join_spread_s * 1000 / s->peers)) {
-			if (rf_swarm_join(s, joined, now) != 0) {
+			if (rf_swarm_join(sh, joined, now) != 0) {
 				rf_err("peer %u cannot join: stopping (raise ulimit -n?)", joined);
-				return;
+				rf_quit = 1;
+				break;
 			}
-			joined++;
+			joined += s->threads;
 		}
-		n = epoll_wait(s->ep, ev, 64, 2);
+		n = epoll_wait(sh->ep, ev, 64, 2);
 		now = rf_unix_ms();
 		for (int i = 0; i < n; i++)
 			if (s->p[ev[i].data.u32].node)
 				rf_node_readable(s->p[ev[i].data.u32].node, now);
 		if (now >= next_tick) {
-			for (unsigned i = 0; i < joined; i++) {
+			for (unsigned i = sh->t; i < joined && i < s->peers; i += s->threads) {
 				if (!s->p[i].node)
 					continue;
 				rf_node_tick(s->p[i].node, now);
@@ -341,11 +419,43 @@ static void rf_swarm_run(struct rf_swarm *s)
 		}
 		if (now >= next_second) {
 			if (s->churn_per_min > 0)
-				rf_swarm_churn(s, now);
-			rf_swarm_progress(s, now, start);
+				rf_swarm_churn(sh, now);
+			rf_shard_publish(sh);
 			next_second += 1000;
 		}
 	}
+	return NULL;
+}
+
+/* Start the threads, print progress each second, wait for them. */
+static int rf_swarm_run(struct rf_swarm *s)
+{
+	unsigned started = 0;
+	int rc = 0;
+
+	s->start_ms = rf_unix_ms();
+	for (; started < s->threads; started++) {
+		struct rf_swarm_shard *sh = &s->shard[started];
+
+		sh->s = s;
+		sh->t = started;
+		sh->rnd = (uint32_t)getpid() * (started + 1);
+		pthread_mutex_init(&sh->lock, NULL);
+		sh->ep = epoll_create1(EPOLL_CLOEXEC);
+		if (sh->ep < 0 || pthread_create(&sh->thread, NULL, rf_shard_run, sh) != 0) {
+			rf_err("cannot start thread %u", started);
+			rf_quit = 1;
+			rc = -EAGAIN;
+			break;
+		}
+	}
+	while (!rf_quit && rf_unix_ms() - s->start_ms < s->seconds * 1000) {
+		usleep(1000 * 1000);
+		rf_swarm_progress(s, rf_unix_ms());
+	}
+	for (unsigned k = 0; k < started; k++)
+		pthread_join(s->shard[k].thread, NULL);
+	return rc;
 }
 
 static void rf_swarm_usage(FILE *f)
@@ -366,18 +476,20 @@ static void rf_swarm_usage(FILE *f)
 		"      --join-spread S    spread the joins over S seconds (default 2)\n"
 		"      --playback-delay-ms D  each peer's playback delay (default 1000)\n"
 		"      --forgers N        that many peers relay forged chunks (tests)\n"
+		"      --threads T        threads to run the peers on (default: the CPUs, at most %d)\n"
 		"      --addr A.B.C.D     first local address; peers take the ones after it\n"
 		"                         (default 127.10.0.1; they must exist on this host)\n"
 		"      --json FILE        also write the final report as JSON\n"
 		"  -h, --help             this text\n"
 		"\n"
-		"The last line on stdout is the report as one JSON object.\n", RF_SWARM_MAX);
+		"The last line on stdout is the report as one JSON object.\n", RF_SWARM_MAX,
+		RF_SWARM_THREADS_MAX);
 }
 
 static int rf_swarm_args(struct rf_swarm *s, int argc, char **argv)
 {
 	enum { O_UPLOAD = 256, O_DIST, O_LOSS, O_DELAY, O_CHURN, O_SPREAD, O_PDELAY, O_FORGERS,
-	       O_JSON, O_ADDR };
+	       O_JSON, O_ADDR, O_THREADS };
 	static const struct option opts[] = {
 		{ "peers", required_argument, NULL, 'n' },
 		{ "seconds", required_argument, NULL, 't' },
@@ -391,6 +503,7 @@ static int rf_swarm_args(struct rf_swarm *s, int argc, char **argv)
 		{ "forgers", required_argument, NULL, O_FORGERS },
 		{ "json", required_argument, NULL, O_JSON },
 		{ "addr", required_argument, NULL, O_ADDR },
+		{ "threads", required_argument, NULL, O_THREADS },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -404,6 +517,9 @@ static int rf_swarm_args(struct rf_swarm *s, int argc, char **argv)
 	s->join_spread_s = 2;
 	s->playback_delay_ms = 1000;
 	s->first_addr = 127u << 24 | 10u << 16 | 1; /* 127.10.0.1 */
+	s->threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if (s->threads > RF_SWARM_THREADS_MAX)
+		s->threads = RF_SWARM_THREADS_MAX;
 	while ((c = getopt_long(argc, argv, "n:t:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': s->peers = (unsigned)atoi(optarg); break;
@@ -417,6 +533,7 @@ static int rf_swarm_args(struct rf_swarm *s, int argc, char **argv)
 		case O_PDELAY: s->playback_delay_ms = (uint32_t)atoi(optarg); break;
 		case O_FORGERS: s->forgers = (unsigned)atoi(optarg); break;
 		case O_JSON: s->json = optarg; break;
+		case O_THREADS: s->threads = (unsigned)atoi(optarg); break;
 		case O_ADDR:
 			if (inet_pton(AF_INET, optarg, &addr) != 1) {
 				fprintf(stderr, "rawflow-swarm: --addr wants an IPv4 address\n");
@@ -434,6 +551,7 @@ static int rf_swarm_args(struct rf_swarm *s, int argc, char **argv)
 	}
 	if (s->peers == 0 || s->peers > RF_SWARM_MAX || s->loss < 0 || s->loss >= 1 ||
 	    s->seconds <= 0 || s->forgers > s->peers ||
+	    s->threads == 0 || s->threads > RF_SWARM_THREADS_MAX ||
 	    (strcmp(s->dist, "uniform") && strcmp(s->dist, "fixed") && strcmp(s->dist, "exp"))) {
 		fprintf(stderr, "rawflow-swarm: options out of range (see --help)\n");
 		return -EINVAL;
@@ -449,16 +567,16 @@ int main(int argc, char **argv)
 	if (sodium_init() < 0 || rf_swarm_args(&s, argc, argv) != 0)
 		return 2;
 	setrlimit(RLIMIT_NOFILE, &rl); /* one socket per peer */
-	s.rnd = (uint32_t)getpid();
 	for (unsigned i = 0; i < s.forgers; i++)
 		s.p[i * (s.peers / s.forgers)].forger = true;
-	s.ep = epoll_create1(EPOLL_CLOEXEC);
 	signal(SIGINT, rf_on_signal);
 	signal(SIGTERM, rf_on_signal);
-	rf_swarm_run(&s);
+	if (rf_swarm_run(&s) != 0)
+		return 1;
 	rf_swarm_report(&s);
 	for (unsigned i = 0; i < s.peers; i++)
 		rf_node_close(s.p[i].node);
-	close(s.ep);
+	for (unsigned k = 0; k < s.threads; k++)
+		close(s.shard[k].ep);
 	return 0;
 }
