@@ -50,7 +50,7 @@ struct rf_swarm_peer {
 struct rf_swarm_totals {
 	uint64_t played, skipped, late, switches, repairs, repaired, bad_chunks;
 	uint64_t from_seed, from_seed_repair, relay_late, played_bytes, joins, leaves;
-	unsigned playing, children;     /* progress only: peers now */
+	unsigned playing, children;     /* progress only: of the peers now */
 	double startups[RF_SWARM_MAX * 8];
 	unsigned nstartups;
 };
@@ -178,8 +178,6 @@ static void rf_swarm_account(struct rf_swarm_totals *tot, const struct rf_swarm_
 	tot->from_seed_repair += st->repair_bytes_from_seed;
 	tot->relay_late += r ? r->late_sent : 0;
 	tot->played_bytes += sp->played_bytes;
-	tot->playing += st->played > 0;
-	tot->children += r ? (unsigned)r->sessions : 0;
 	if (st->first_play_ms && tot->nstartups < sizeof(tot->startups) / sizeof(tot->startups[0]))
 		tot->startups[tot->nstartups++] = (st->first_play_ms - sp->joined_ms) / 1e3;
 }
@@ -212,7 +210,6 @@ static void rf_swarm_leave(struct rf_swarm_shard *sh, unsigned i)
 	struct rf_swarm *s = sh->s;
 
 	rf_swarm_account(&sh->left, &s->p[i]);
-	sh->left.playing = sh->left.children = 0; /* gone: not "now" */
 	rf_node_close(s->p[i].node);
 	s->p[i].node = NULL;
 	sh->left.leaves++;
@@ -227,12 +224,16 @@ static void rf_shard_publish(struct rf_swarm_shard *sh)
 
 	now.nstartups = 0;
 	for (unsigned i = sh->t; i < s->peers; i += s->threads) {
+		const struct rf_seed_stats *r;
 		unsigned keep = now.nstartups;
 
 		if (!s->p[i].node)
 			continue;
 		rf_swarm_account(&now, &s->p[i]);
 		now.nstartups = keep;
+		r = rf_node_relay_stats(s->p[i].node);
+		now.playing += rf_peer_stats(rf_node_peer(s->p[i].node))->played > 0;
+		now.children += r ? (unsigned)r->sessions : 0;
 	}
 	pthread_mutex_lock(&sh->lock);
 	memcpy(&sh->snap, &now, offsetof(struct rf_swarm_totals, startups));
