@@ -717,15 +717,6 @@ static int rf_repair_neighbour(const struct rf_peer *pe, const uint64_t *subs,
 	return n ? cand[(seq / 64) % (uint64_t)n] : RF_PEER_NONE;
 }
 
-/*
- * Holes: sequences between the playback point and the seen edge that are
- * not held. After repair_after_ms ask a neighbour, after as long again the
- * seed (straight to the seed when no neighbour fits); the seed is asked
- * again every repair_after_ms, RF_PEER_SEED_ASKS times in all, while the
- * hole is still ahead of playback (a lost answer is not the end). A
- * substream whose parent was subscribed less than repair_after_ms ago
- * gets that long for its catch-up first.
- */
 /* How long a hole waits before it is asked for: repair_after_ms, but at
  * least two signature groups, since relays forward a group only once it is
  * signed and so deliver in bursts a group apart. */
@@ -736,14 +727,43 @@ static uint64_t rf_peer_repair_wait(const struct rf_peer *pe)
 	return groups > pe->p.repair_after_ms ? groups : pe->p.repair_after_ms;
 }
 
+/* When a hole of u's substream may go to the seed: from seed_from on,
+ * later by the substream's usual lateness. A peer deep in the tree is
+ * late by its depth, and the repair its ancestors get from the seed comes
+ * down to it anyway; this keeps a whole subtree from asking at once. The
+ * last RF_PEER_SEED_ASKS asks still fit before the deadline. */
+static uint64_t rf_seed_ask_from(const struct rf_peer *pe, const struct rf_peer_sub *u,
+				 uint64_t seed_from)
+{
+	uint64_t t = seed_from + (u->sub >= 0 ? u->late_ms : 0);
+	uint64_t last = (uint64_t)RF_PEER_SEED_ASKS * pe->p.repair_after_ms;
+	uint64_t cap = pe->p.delay_ms > last ? pe->p.delay_ms - last : 0;
+
+	return t < cap ? t : cap > seed_from ? cap : seed_from;
+}
+
+/*
+ * Holes: sequences between the playback point and the seen edge that are
+ * not held. After the repair wait ask a neighbour; the seed only once the
+ * hole is half the playback delay old (and at least repair_after_ms after
+ * the neighbour), since a substream that comes through a deeper tree is
+ * late, not lost, and the seed is the last resort. The seed is asked
+ * again every repair_after_ms, RF_PEER_SEED_ASKS times in all, while the
+ * hole is still ahead of playback (a lost answer is not the end). A
+ * substream whose parent was subscribed less than the wait ago gets that
+ * long for its catch-up first.
+ */
 static void rf_peer_repairs(struct rf_peer *pe, uint64_t now, struct rf_peer_outbox *out)
 {
 	uint64_t wait = rf_peer_repair_wait(pe);
+	uint64_t seed_from = pe->p.delay_ms / 2;
 	struct rf_repair_batch batch[RF_PEER_SLOTS];
 	uint64_t subs[RF_PEER_SLOTS];
 	uint64_t lo = pe->play_seq, hi = pe->seen_next;
 	bool home_ready = pe->slot[RF_PEER_HOME].state == RF_SLOT_READY;
 
+	if (seed_from < wait + pe->p.repair_after_ms)
+		seed_from = wait + pe->p.repair_after_ms;
 	memset(batch, 0, sizeof(batch));
 	for (int sl = 0; sl < RF_PEER_SLOTS; sl++)
 		subs[sl] = rf_peer_slot_subs(pe, sl);
@@ -771,7 +791,7 @@ static void rf_peer_repairs(struct rf_peer *pe, uint64_t now, struct rf_peer_out
 			continue;
 		}
 		if (dst < 0) {
-			if (!home_ready)
+			if (!home_ready || now - mt->seen_ms < rf_seed_ask_from(pe, u, seed_from))
 				continue;
 			dst = RF_PEER_HOME;
 		}

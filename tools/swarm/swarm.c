@@ -240,10 +240,12 @@ static void rf_shard_publish(struct rf_swarm_shard *sh)
 	pthread_mutex_unlock(&sh->lock);
 }
 
-/* Live figures over every thread's last snapshot. */
-static void rf_swarm_progress(struct rf_swarm *s, uint64_t now)
+/* Live figures over every thread's last snapshot; offload also over the
+ * last second alone (prev: the figures the last line showed). */
+static void rf_swarm_progress(struct rf_swarm *s, uint64_t now, struct rf_swarm_totals *prev)
 {
 	struct rf_swarm_totals t;
+	uint64_t bytes, seed, repair;
 
 	memset(&t, 0, offsetof(struct rf_swarm_totals, startups));
 	for (unsigned k = 0; k < s->threads; k++) {
@@ -254,13 +256,20 @@ static void rf_swarm_progress(struct rf_swarm *s, uint64_t now)
 		rf_totals_add(&t, &sh->snap);
 		pthread_mutex_unlock(&sh->lock);
 	}
+	bytes = t.played_bytes - prev->played_bytes;
+	seed = t.from_seed - prev->from_seed;
+	repair = t.from_seed_repair - prev->from_seed_repair;
 	fprintf(stderr,
-		"t=%5.1fs peers %u playing %u children %u continuity %.5f offload %5.1f%% played %llu skipped %llu joins %llu leaves %llu\n",
+		"t=%5.1fs peers %u playing %u children %u continuity %.5f offload %5.1f%% "
+		"(last second %5.1f%%, seed repairs %4.1f%%) played %llu skipped %llu joins %llu leaves %llu\n",
 		(now - s->start_ms) / 1e3, s->peers, t.playing, t.children,
 		t.played + t.skipped ? (double)t.played / (double)(t.played + t.skipped) : 1.0,
 		t.played_bytes ? 100.0 * (1.0 - (double)t.from_seed / (double)t.played_bytes) : 0.0,
+		bytes ? 100.0 * (1.0 - (double)seed / (double)bytes) : 100.0,
+		bytes ? 100.0 * (double)repair / (double)bytes : 0.0,
 		(unsigned long long)t.played, (unsigned long long)t.skipped,
 		(unsigned long long)t.joins, (unsigned long long)t.leaves);
+	memcpy(prev, &t, offsetof(struct rf_swarm_totals, startups));
 }
 
 static int rf_cmp_double(const void *a, const void *b)
@@ -431,6 +440,7 @@ static void *rf_shard_run(void *arg)
 /* Start the threads, print progress each second, wait for them. */
 static int rf_swarm_run(struct rf_swarm *s)
 {
+	struct rf_swarm_totals *prev = calloc(1, sizeof(*prev));
 	unsigned started = 0;
 	int rc = 0;
 
@@ -452,10 +462,12 @@ static int rf_swarm_run(struct rf_swarm *s)
 	}
 	while (!rf_quit && rf_unix_ms() - s->start_ms < s->seconds * 1000) {
 		usleep(1000 * 1000);
-		rf_swarm_progress(s, rf_unix_ms());
+		if (prev)
+			rf_swarm_progress(s, rf_unix_ms(), prev);
 	}
 	for (unsigned k = 0; k < started; k++)
 		pthread_join(s->shard[k].thread, NULL);
+	free(prev);
 	return rc;
 }
 
