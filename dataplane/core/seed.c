@@ -38,13 +38,15 @@
  * list follows. The pump serves, in this order: live data (timeliness),
  * repairs (a peer's hole near its playback point), catch-up (backlog).
  *
- * Catch-up: a SUBSCRIBE whose start is before fan_seq puts the session on
- * the catch-up list; each pump sends it at most catchup_per_pump chunks of
- * its substreams from [catchup_next, fan_seq), each group's SIGNATURE
- * right after the group's last chunk, and when it reaches fan_seq while
- * the live fan-out is between chunks (no pass half done) it turns live.
- * That boundary rule is what makes the hand-over exact: no chunk twice,
- * none missed.
+ * Catch-up: a SUBSCRIBE whose start is before fan_seq puts the substreams
+ * it names (cu_mask) on the catch-up list; each pump sends the session at
+ * most catchup_per_pump chunks of those from [catchup_next, fan_seq), each
+ * group's SIGNATURE right after the group's last chunk, and when it
+ * reaches fan_seq while the live fan-out is between chunks (no pass half
+ * done) they turn live. That boundary rule is what makes the hand-over
+ * exact: no chunk twice, none missed. The session's other substreams stay
+ * live meanwhile, and keep their start (the oldest of the two): a child
+ * adding a substream must not cut off the late chunks of the ones it has.
  *
  * Late chunks: a relaying peer's store fills out of order (its substreams
  * come from different parents at different latencies), so the live
@@ -126,7 +128,7 @@ static bool rf_seq_lt(uint64_t a, uint64_t b)
 
 enum { RF_SS_FREE, RF_SS_OPEN };
 
-#define RF_SF_CATCHUP 0x01  /* sending backlog; skipped by the live fan-out */
+#define RF_SF_CATCHUP 0x01  /* sending backlog of cu_mask, live for the rest */
 #define RF_SF_SIG_OWED 0x02 /* catch-up owes the SIGNATURE of catchup_next - 1 */
 
 #define RF_SL_ANY 0x01      /* slot is on the any list */
@@ -148,6 +150,7 @@ struct rf_seed_session {
 	uint64_t listed;          /* slot is on substream list i: the slot's */
 	uint64_t start_seq;       /* first sequence wanted */
 	uint64_t catchup_next;    /* next backlog sequence (RF_SF_CATCHUP) */
+	uint64_t cu_mask;         /* the substreams catching up */
 	uint64_t joined_ms;
 	uint64_t last_rx_ms;
 	uint64_t offered_ms;      /* when CANDIDATES last went out to it */
@@ -619,7 +622,8 @@ static void rf_set_mask(struct rf_seed *s, uint32_t idx, uint64_t mask)
 	}
 	if (mask)
 		rf_list_add(s, rf_list_any(s), idx);
-	else
+	x->cu_mask &= mask;
+	if (!x->cu_mask)
 		x->flags &= (uint8_t)~(RF_SF_CATCHUP | RF_SF_SIG_OWED);
 	rf_update_committed(s);
 }
@@ -901,19 +905,25 @@ static enum rf_drop rf_seed_subscribe(struct rf_seed *s, uint32_t idx,
 		if (mask == 0)
 			return RF_DROP_NONE; /* nothing taken: nothing moves */
 	}
-	rf_set_mask(s, idx, x->mask | mask);
 	start = rf_clamp_start(s, m->subscribe.start_seq);
-	x->start_seq = start;
-	x->flags &= (uint8_t)~RF_SF_SIG_OWED;
+	/* substreams it keeps as they are keep their start too */
+	if (!(x->mask & ~mask & ~x->cu_mask) || rf_seq_lt(start, x->start_seq))
+		x->start_seq = start;
+	rf_set_mask(s, idx, x->mask | mask);
 	if (s->fan_init && (rf_seq_lt(start, s->fan_seq) ||
 			    (start == s->fan_seq && !rf_fan_clean(s)))) {
 		/* Behind the live fan-out (or at a chunk it is half way
-		 * through): the backlog comes from catch-up. */
-		x->flags |= RF_SF_CATCHUP;
-		x->catchup_next = start;
+		 * through): the backlog comes from catch-up, from the older
+		 * start when some substreams were catching up already. */
+		if (!x->cu_mask || rf_seq_lt(start, x->catchup_next))
+			x->catchup_next = start;
+		x->flags = (uint8_t)((x->flags | RF_SF_CATCHUP) & ~RF_SF_SIG_OWED);
+		x->cu_mask |= mask;
 		rf_list_add(s, rf_list_cu(s), idx);
 	} else {
-		x->flags &= (uint8_t)~RF_SF_CATCHUP;
+		x->cu_mask &= ~mask; /* live from now on */
+		if (!x->cu_mask)
+			x->flags &= (uint8_t)~(RF_SF_CATCHUP | RF_SF_SIG_OWED);
 	}
 	return RF_DROP_NONE;
 }
@@ -1178,7 +1188,9 @@ static bool rf_fan_pass(struct rf_seed *s, uint32_t l, uint64_t seq,
 		if (*n == max)
 			return false;
 		x = rf_pass_visit(s, l, &s->fan_r, &s->fan_w);
-		if (!x || (x->flags & RF_SF_CATCHUP) || !rf_seq_ge(seq, x->start_seq))
+		if (!x || !rf_seq_ge(seq, x->start_seq) ||
+		    (msg ? !(x->mask & ~x->cu_mask) /* nothing live: its own SIGNATUREs */
+			 : (x->cu_mask >> (seq % s->p.substreams)) & 1))
 			continue;
 		if (msg)
 			rf_tx_sig(s, &tx[(*n)++], x, msg, len);
@@ -1456,7 +1468,7 @@ static enum rf_cu rf_catchup_one(struct rf_seed *s,
 		b = rf_group_last(s, at);
 		complete = b + 1 - at <= target - at;
 		lim = complete ? b + 1 : target;
-		d = rf_next_in_mask(at, x->mask, s->p.substreams);
+		d = rf_next_in_mask(at, x->cu_mask, s->p.substreams);
 		if (d - at < lim - at) {
 			const struct rf_chunk *c = rf_chunk_store_get(store, d);
 
@@ -1479,8 +1491,10 @@ static enum rf_cu rf_catchup_one(struct rf_seed *s,
 		at = target;
 	}
 	x->catchup_next = at;
-	if (ret == RF_CU_DONE)
+	if (ret == RF_CU_DONE) {
 		x->flags &= (uint8_t)~RF_SF_CATCHUP;
+		x->cu_mask = 0;
+	}
 	return ret;
 }
 
@@ -1511,7 +1525,7 @@ static unsigned rf_pump_catchup(struct rf_seed *s,
 			s->cu_r++;
 			continue;
 		}
-		if (x->mask == 0) {
+		if (x->cu_mask == 0) {
 			x->flags &= (uint8_t)~RF_SF_CATCHUP;
 			continue; /* not a member now: dropped next turn */
 		}

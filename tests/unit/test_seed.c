@@ -1080,6 +1080,61 @@ Test(seed, late_chunk_follows_when_its_hole_fills)
 	cr_assert_eq(fx.nrecs, mark, "sent once");
 }
 
+/* Adding a substream catches up only that one: the session's others stay
+ * live meanwhile and keep their start, so a late chunk of theirs older
+ * than the new start still comes. */
+Test(seed, added_substream_catches_up_alone)
+{
+	struct rf_seed_params p = defparams();
+	struct rf_addr a = peer_addr(1);
+	uint8_t buf[RF_CHUNK_DEFAULT];
+	uint64_t start, hole, mid;
+	uint16_t len;
+	size_t mark;
+
+	start_seed(&p);
+	connect_peer(&a, 1);
+	start = live_edge();
+	for (hole = start + K; hole % K != 0; hole++)
+		; /* in substream 0 */
+	subscribe(&a, 0x1, start);
+	for (uint64_t q = start; q < start + 2 * G; q++) {
+		len = chunk_bytes(q, buf);
+		rf_sig_ring_add(fx.sigs, q, chunk_flags(q), buf, len);
+		if (q != hole)
+			cr_assert_eq(rf_chunk_store_insert(fx.store, q, buf, len,
+							   chunk_flags(q)), 0);
+	}
+	pump_all(64);
+	/* substream 1 from a start past the hole: its backlog comes by
+	 * catch-up, while substream 0 goes on live */
+	mid = hole + 2;
+	subscribe(&a, 0x2, mid);
+	mark = fx.nrecs;
+	publish(G);
+	len = chunk_bytes(hole, buf);
+	cr_assert_eq(rf_chunk_store_insert(fx.store, hole, buf, len, chunk_flags(hole)), 0);
+	pump_idle(64);
+	cr_assert_eq(st()->late_sent, 1);
+	for (uint64_t q = start; q < live_edge(); q++) {
+		size_t got = 0, got_after = 0;
+
+		for (size_t i = 0; i < fx.nrecs; i++)
+			if (fx.recs[i].kind == RF_SEED_TX_DATA && fx.recs[i].seq == q &&
+			    rf_addr_equal(&fx.recs[i].dst, &a)) {
+				got++;
+				got_after += i >= mark;
+			}
+		if (q % K == 0)
+			cr_assert_eq(got, 1, "substream 0, %llu sent %zu times",
+				     (unsigned long long)q, got);
+		else if (q % K == 1 && q >= mid)
+			cr_assert_eq(got_after, 1, "substream 1, %llu", (unsigned long long)q);
+		else
+			cr_assert_eq(got, 0, "%llu not asked for", (unsigned long long)q);
+	}
+}
+
 Test(seed, slot_reuse_and_resubscribe_deliver_once)
 {
 	struct rf_seed_params p = defparams();
