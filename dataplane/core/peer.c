@@ -558,16 +558,14 @@ static void rf_peer_on_bye(struct rf_peer *pe, int sl, const struct rf_msg *m, u
 	rf_peer_slot_lost(pe, sl, now);
 }
 
-/* Our own stamps come back as echoes (a stamp is the send time and the
- * slot, masked with our id); anyone else's we echo. */
+/* Our own stamps come back as echoes; anyone else's we echo. */
 static void rf_peer_on_keepalive(struct rf_peer *pe, int sl, const struct rf_msg *m,
-				 uint64_t now, struct rf_peer_outbox *out)
+				 struct rf_peer_outbox *out)
 {
 	struct rf_peer_slot *st = &pe->slot[sl];
-	uint64_t v = m->keepalive.stamp ^ pe->p.peer_id;
 	struct rf_msg r;
 
-	if ((v & 31) == (uint64_t)sl && (v >> 5) <= now && now - (v >> 5) < RF_PEER_UNUSABLE_MS)
+	if (m->keepalive.stamp == st->ka_stamp[0] || m->keepalive.stamp == st->ka_stamp[1])
 		return;
 	memset(&r, 0, sizeof(r));
 	r.type = RF_MSG_KEEPALIVE;
@@ -618,7 +616,6 @@ bool rf_peer_input(struct rf_peer *pe, uint64_t now_ms, const struct rf_addr *sr
 	}
 	if (pe->state == RF_PEER_REFUSED)
 		return true;
-	pe->slot[sl].heard_ms = now_ms;
 	if (!pe->welcomed && (m.type == RF_MSG_DATA || m.type == RF_MSG_SIGNATURE)) {
 		pe->stats.drops[RF_DROP_NO_SESSION]++;
 		return true;
@@ -644,7 +641,7 @@ bool rf_peer_input(struct rf_peer *pe, uint64_t now_ms, const struct rf_addr *sr
 		rf_peer_on_signature(pe, sl, &m, pkt, now_ms, out);
 		break;
 	case RF_MSG_KEEPALIVE:
-		rf_peer_on_keepalive(pe, sl, &m, now_ms, out);
+		rf_peer_on_keepalive(pe, sl, &m, out);
 		break;
 	case RF_MSG_BYE:
 		rf_peer_on_bye(pe, sl, &m, now_ms);
@@ -664,26 +661,23 @@ bool rf_peer_input(struct rf_peer *pe, uint64_t now_ms, const struct rf_addr *sr
 
 /* ---- timers ---- */
 
-/* Keepalives: every keepalive_ms to each welcomed parent and the seed,
- * and every quarter timeout to a parent whose data has stopped, so its
- * echo tells a stalled parent from a gone one (rf_peer_health). */
 static void rf_peer_keepalives(struct rf_peer *pe, uint64_t now, struct rf_peer_outbox *out)
 {
-	uint64_t probe = rf_peer_timeout(pe) / 4;
 	struct rf_msg m;
 
 	for (int sl = 0; sl < RF_PEER_SLOTS; sl++) {
 		struct rf_peer_slot *st = &pe->slot[sl];
-		bool silent = now - st->last_data_ms >= probe && now - st->ka_tx_ms >= probe &&
-			      rf_peer_slot_subs(pe, sl);
 
-		if (st->state != RF_SLOT_READY || (now - st->ka_tx_ms < st->keepalive_ms && !silent))
+		if (st->state != RF_SLOT_READY || now - st->ka_tx_ms < st->keepalive_ms)
 			continue;
 		memset(&m, 0, sizeof(m));
 		m.type = RF_MSG_KEEPALIVE;
 		m.keepalive.stamp = (now << 5 | (uint64_t)sl) ^ pe->p.peer_id;
-		if (rf_peer_send(pe, out, &st->addr, &m))
-			st->ka_tx_ms = now;
+		if (!rf_peer_send(pe, out, &st->addr, &m))
+			continue;
+		st->ka_stamp[1] = st->ka_stamp[0];
+		st->ka_stamp[0] = m.keepalive.stamp;
+		st->ka_tx_ms = now;
 	}
 }
 

@@ -59,9 +59,8 @@ struct rf_peer_slot {
 	struct rf_addr addr;
 	uint8_t cookie[RF_COOKIE_LEN];
 	uint64_t hs_start_ms, hs_tx_ms, retry_ms;
-	uint64_t ka_tx_ms;
+	uint64_t ka_tx_ms, ka_stamp[2];
 	uint64_t last_data_ms;       /* last DATA from it, any substream */
-	uint64_t heard_ms;           /* last datagram of any kind from it */
 	uint32_t keepalive_ms;
 };
 
@@ -155,7 +154,6 @@ void rf_peer_slot_lost(struct rf_peer *pe, int sl, uint64_t now);
 void rf_peer_shed(struct rf_peer *pe, int sl, uint64_t mask, uint64_t now);
 void rf_peer_drop_bad(struct rf_peer *pe, int sl, uint64_t now,
 		      struct rf_peer_outbox *out);
-uint64_t rf_peer_timeout(const struct rf_peer *pe);
 void rf_peer_health(struct rf_peer *pe, uint64_t now);
 void rf_peer_home_next(struct rf_peer *pe, const struct rf_candidates *list,
 		       uint64_t now);

@@ -314,32 +314,20 @@ static void rf_peer_switch(struct rf_peer *pe, int sl, uint64_t mask, uint64_t n
  * Comparing with the stream's own advance rather than WELCOME's nominal
  * rate keeps VBR lulls from looking like failing parents.
  */
-uint64_t rf_peer_timeout(const struct rf_peer *pe)
-{
-	uint64_t timeout = pe->p.parent_timeout_ms;
-	uint64_t spaced = 3ull * pe->k * 1000000 / rf_peer_rate(pe);
-	uint64_t grouped = 2ull * pe->w.group_size * 1000000 / rf_peer_rate(pe);
-
-	if (spaced > timeout)
-		timeout = spaced;
-	return grouped > timeout ? grouped : timeout;
-}
-
-/* A parent is alive when it has said anything lately: data, a SIGNATURE,
- * or the echo of the keepalives a silent parent is probed with. */
-static bool rf_slot_alive(const struct rf_peer *pe, int sl, uint64_t now, uint64_t timeout)
-{
-	return now - pe->slot[sl].heard_ms < timeout / 2;
-}
-
 void rf_peer_health(struct rf_peer *pe, uint64_t now)
 {
 	uint64_t fail[RF_PEER_SLOTS] = { 0 };
-	uint64_t timeout = rf_peer_timeout(pe);
+	uint64_t timeout = pe->p.parent_timeout_ms;
+	uint64_t spaced = 3ull * pe->k * 1000000 / rf_peer_rate(pe);
+	uint64_t grouped = 2ull * pe->w.group_size * 1000000 / rf_peer_rate(pe);
 	bool window_end = now - pe->window_ms >= RF_PEER_WINDOW_MS;
 	uint64_t adv = pe->seen_next - pe->window_seen;
 	uint64_t elapsed = now - pe->window_ms;
 
+	if (spaced > timeout)
+		timeout = spaced;
+	if (grouped > timeout)
+		timeout = grouped;
 	for (unsigned s = 0; s < pe->k; s++) {
 		struct rf_peer_sub *u = &pe->sub[s];
 		uint64_t last;
@@ -353,11 +341,11 @@ void rf_peer_health(struct rf_peer *pe, uint64_t now)
 		healthy = u->want == u->sub &&
 			  pe->slot[(int)u->sub].state == RF_SLOT_READY;
 		last = u->last_rx_ms > u->sub_ms ? u->last_rx_ms : u->sub_ms;
-		/* a parent that still answers is stalled upstream (its own
-		 * parent is being replaced), not gone: twice the patience, so a
-		 * subtree does not move all at once */
+		/* a parent still sending other substreams is stalled upstream on
+		 * this one, not gone: twice the patience */
 		if (healthy && now - last > timeout &&
-		    (!rf_slot_alive(pe, u->sub, now, timeout) || now - last > 2 * timeout))
+		    (now - pe->slot[(int)u->sub].last_data_ms >= timeout / 2 ||
+		     now - last > 2 * timeout))
 			fail[(int)u->sub] |= UINT64_C(1) << s;
 		if (!window_end)
 			continue;
@@ -382,7 +370,7 @@ void rf_peer_health(struct rf_peer *pe, uint64_t now)
 			continue;
 		/* nothing from it at all for half the timeout: the parent is
 		 * gone, not one substream; move all it serves at once */
-		if (!rf_slot_alive(pe, sl, now, timeout))
+		if (now - pe->slot[sl].last_data_ms >= timeout / 2)
 			for (unsigned s = 0; s < pe->k; s++)
 				if (pe->sub[s].sub == sl && pe->sub[s].want == sl)
 					fail[sl] |= UINT64_C(1) << s;

@@ -42,7 +42,6 @@ struct node {
 	enum node_mode mode;
 	bool session, dead, answer_repair, forge_sig;
 	bool lossy;                    /* loses 3 of 5 live chunks */
-	bool stalled;                  /* pushes nothing, still echoes keepalives */
 	unsigned lag;                  /* pushes live chunks this many steps late */
 	uint64_t subs, offer;
 	uint32_t spare;
@@ -391,7 +390,7 @@ static void node_rx(const struct rf_peer_out *o)
 				send_data(i, m.repair.base_seq + b, RF_FLAG_DATA_REPAIR);
 		break;
 	case RF_MSG_KEEPALIVE:
-		if ((i == SEED || nd->stalled) && m.keepalive.stamp != 0x1234) {
+		if (i == SEED && m.keepalive.stamp != 0x1234) { /* the seed echoes */
 			r.type = RF_MSG_KEEPALIVE;
 			r.keepalive.stamp = m.keepalive.stamp;
 			feed(i, &r);
@@ -453,7 +452,7 @@ static void step(void)
 		struct node *nd = &nodes[i];
 		uint64_t s = seq - nd->lag;
 
-		if (!nd->session || nd->dead || nd->stalled || !nd->subs)
+		if (!nd->session || nd->dead || !nd->subs)
 			continue;
 		if (((nd->subs >> (s % K)) & 1) && !dropped(s) &&
 		    !(nd->lossy && (s / K) % 5 < 3))
@@ -809,35 +808,6 @@ Test(peer, vanished_parent_is_replaced_in_time_without_skips)
 	run_ms(2000);
 	assert_all_played();
 	cr_assert_eq(nodes[SEED].subs, 0);
-}
-
-/* A parent whose data stops but that answers the keepalives it is now
- * probed with is stalled upstream: it gets twice the timeout, not one
- * (a dead one is replaced after one: the test above). */
-Test(peer, stalled_parent_that_answers_gets_twice_the_patience)
-{
-	int cands[] = { A, B };
-	uint64_t a_subs, stall_at, ka;
-
-	join_with(cands, 2);
-	run_ms(500);
-	a_subs = nodes[A].subs;
-	cr_assert_neq(a_subs, 0);
-	nodes[A].stalled = true;
-	stall_at = now;
-	ka = nodes[A].n[RF_MSG_KEEPALIVE];
-	nodes[B].last_sub_ms = 0;
-	while (!nodes[B].last_sub_ms && now < stall_at + 3000)
-		step();
-	cr_assert_neq(nodes[B].last_sub_ms, 0, "never moved");
-	cr_assert_geq(nodes[B].last_sub_ms - stall_at, 1000 - 2 * STEP, "moved after %llu ms",
-		      (unsigned long long)(nodes[B].last_sub_ms - stall_at));
-	cr_assert_leq(nodes[B].last_sub_ms - stall_at, 1000 + 2 * STEP);
-	run_ms(50);
-	cr_assert_eq(nodes[B].subs & a_subs, a_subs);
-	cr_assert_geq(nodes[A].n[RF_MSG_KEEPALIVE] - ka, 4, "probed while silent");
-	run_ms(1500);
-	assert_all_played();
 }
 
 Test(peer, vanished_parent_gap_filled_by_repair)
