@@ -51,6 +51,7 @@ struct rf_swarm_totals {
 	uint64_t played, skipped, late, switches, repairs, repaired, bad_chunks;
 	uint64_t from_seed, from_seed_repair, relay_late, played_bytes, joins, leaves;
 	unsigned playing, children;     /* progress only: of the peers now */
+	uint64_t sec_bytes, sec_seed, sec_repair; /* progress only: last second */
 	double startups[RF_SWARM_MAX * 8];
 	unsigned nstartups;
 };
@@ -200,6 +201,9 @@ static void rf_totals_add(struct rf_swarm_totals *a, const struct rf_swarm_total
 	a->leaves += b->leaves;
 	a->playing += b->playing;
 	a->children += b->children;
+	a->sec_bytes += b->sec_bytes;
+	a->sec_seed += b->sec_seed;
+	a->sec_repair += b->sec_repair;
 	for (unsigned i = 0; i < b->nstartups &&
 			     a->nstartups < sizeof(a->startups) / sizeof(a->startups[0]); i++)
 		a->startups[a->nstartups++] = b->startups[i];
@@ -236,16 +240,18 @@ static void rf_shard_publish(struct rf_swarm_shard *sh)
 		now.children += r ? (unsigned)r->sessions : 0;
 	}
 	pthread_mutex_lock(&sh->lock);
+	now.sec_bytes = now.played_bytes - sh->snap.played_bytes;
+	now.sec_seed = now.from_seed - sh->snap.from_seed;
+	now.sec_repair = now.from_seed_repair - sh->snap.from_seed_repair;
 	memcpy(&sh->snap, &now, offsetof(struct rf_swarm_totals, startups));
 	pthread_mutex_unlock(&sh->lock);
 }
 
 /* Live figures over every thread's last snapshot; offload also over the
- * last second alone (prev: the figures the last line showed). */
-static void rf_swarm_progress(struct rf_swarm *s, uint64_t now, struct rf_swarm_totals *prev)
+ * last second alone. */
+static void rf_swarm_progress(struct rf_swarm *s, uint64_t now)
 {
 	struct rf_swarm_totals t;
-	uint64_t bytes, seed, repair;
 
 	memset(&t, 0, offsetof(struct rf_swarm_totals, startups));
 	for (unsigned k = 0; k < s->threads; k++) {
@@ -256,20 +262,16 @@ static void rf_swarm_progress(struct rf_swarm *s, uint64_t now, struct rf_swarm_
 		rf_totals_add(&t, &sh->snap);
 		pthread_mutex_unlock(&sh->lock);
 	}
-	bytes = t.played_bytes - prev->played_bytes;
-	seed = t.from_seed - prev->from_seed;
-	repair = t.from_seed_repair - prev->from_seed_repair;
 	fprintf(stderr,
 		"t=%5.1fs peers %u playing %u children %u continuity %.5f offload %5.1f%% "
 		"(last second %5.1f%%, seed repairs %4.1f%%) played %llu skipped %llu joins %llu leaves %llu\n",
 		(now - s->start_ms) / 1e3, s->peers, t.playing, t.children,
 		t.played + t.skipped ? (double)t.played / (double)(t.played + t.skipped) : 1.0,
 		t.played_bytes ? 100.0 * (1.0 - (double)t.from_seed / (double)t.played_bytes) : 0.0,
-		bytes ? 100.0 * (1.0 - (double)seed / (double)bytes) : 100.0,
-		bytes ? 100.0 * (double)repair / (double)bytes : 0.0,
+		t.sec_bytes ? 100.0 * (1.0 - (double)t.sec_seed / (double)t.sec_bytes) : 0.0,
+		t.sec_bytes ? 100.0 * (double)t.sec_repair / (double)t.sec_bytes : 0.0,
 		(unsigned long long)t.played, (unsigned long long)t.skipped,
 		(unsigned long long)t.joins, (unsigned long long)t.leaves);
-	memcpy(prev, &t, offsetof(struct rf_swarm_totals, startups));
 }
 
 static int rf_cmp_double(const void *a, const void *b)
@@ -431,7 +433,7 @@ static void *rf_shard_run(void *arg)
 			if (s->churn_per_min > 0)
 				rf_swarm_churn(sh, now);
 			rf_shard_publish(sh);
-			next_second += 1000;
+			next_second = now + 1000; /* no bursts after a lag: each figure spans a second */
 		}
 	}
 	return NULL;
@@ -440,7 +442,6 @@ static void *rf_shard_run(void *arg)
 /* Start the threads, print progress each second, wait for them. */
 static int rf_swarm_run(struct rf_swarm *s)
 {
-	struct rf_swarm_totals *prev = calloc(1, sizeof(*prev));
 	unsigned started = 0;
 	int rc = 0;
 
@@ -462,12 +463,10 @@ static int rf_swarm_run(struct rf_swarm *s)
 	}
 	while (!rf_quit && rf_unix_ms() - s->start_ms < s->seconds * 1000) {
 		usleep(1000 * 1000);
-		if (prev)
-			rf_swarm_progress(s, rf_unix_ms(), prev);
+		rf_swarm_progress(s, rf_unix_ms());
 	}
 	for (unsigned k = 0; k < started; k++)
 		pthread_join(s->shard[k].thread, NULL);
-	free(prev);
 	return rc;
 }
 
