@@ -242,7 +242,7 @@ static void rf_peer_note_seen(struct rf_peer *pe, uint64_t seq, uint64_t now)
 		mt->seq = x;
 		mt->seen_ms = now;
 		mt->asked_ms = 0;
-		mt->stage = 0;
+		mt->asks = mt->seed_asks = 0;
 		if (x == seq)
 			break;
 	}
@@ -704,9 +704,10 @@ static void rf_repair_flush(struct rf_peer *pe, int sl, struct rf_repair_batch *
 
 /* A neighbour likely to hold seq: a welcomed peer parent serving other
  * substreams (it receives the whole stream's recent chunks in its own
- * buffer). Spread over them by 64-seq block, so one REPAIR covers many. */
+ * buffer). Spread over them by 64-seq block, so one REPAIR covers many;
+ * each new ask for the same hole goes to the next one. */
 static int rf_repair_neighbour(const struct rf_peer *pe, const uint64_t *subs,
-			       unsigned s, uint64_t seq)
+			       unsigned s, uint64_t seq, unsigned asks)
 {
 	int cand[RF_PEER_SLOTS], n = 0;
 
@@ -714,7 +715,7 @@ static int rf_repair_neighbour(const struct rf_peer *pe, const uint64_t *subs,
 		if (pe->slot[sl].state == RF_SLOT_READY && subs[sl] &&
 		    !((subs[sl] >> s) & 1))
 			cand[n++] = sl;
-	return n ? cand[(seq / 64) % (uint64_t)n] : RF_PEER_NONE;
+	return n ? cand[(seq / 64 + asks) % (uint64_t)n] : RF_PEER_NONE;
 }
 
 /* How long a hole waits before it is asked for: repair_after_ms, but at
@@ -744,12 +745,13 @@ static uint64_t rf_seed_ask_from(const struct rf_peer *pe, const struct rf_peer_
 
 /*
  * Holes: sequences between the playback point and the seen edge that are
- * not held. After the repair wait ask a neighbour; the seed only once the
- * hole is half the playback delay old (and at least repair_after_ms after
- * the neighbour), since a substream that comes through a deeper tree is
- * late, not lost, and the seed is the last resort. The seed is asked
- * again every repair_after_ms, RF_PEER_SEED_ASKS times in all, while the
- * hole is still ahead of playback (a lost answer is not the end). A
+ * not held. After the repair wait ask a neighbour, then every
+ * repair_after_ms the next one; the seed only once the hole is half the
+ * playback delay old (and at least repair_after_ms after the first ask),
+ * since a substream that comes through a deeper tree is late, not lost,
+ * and the seed is the last resort. The seed is asked every
+ * repair_after_ms, RF_PEER_SEED_ASKS times in all, while the hole is
+ * still ahead of playback (a lost answer is not the end). A
  * substream whose parent was subscribed less than the wait ago gets that
  * long for its catch-up first.
  */
@@ -774,28 +776,30 @@ static void rf_peer_repairs(struct rf_peer *pe, uint64_t now, struct rf_peer_out
 		unsigned s = (unsigned)(seq % pe->k);
 		const struct rf_peer_sub *u = &pe->sub[s];
 		struct rf_repair_batch *b;
-		int dst = RF_PEER_NONE;
-		uint8_t stage;
+		int dst;
 
-		if (mt->seq != seq || mt->stage >= 1 + RF_PEER_SEED_ASKS ||
+		if (mt->seq != seq || mt->seed_asks >= RF_PEER_SEED_ASKS ||
 		    rf_peer_held(pe, seq))
 			continue;
-		if (mt->stage == 0) {
+		if (!mt->asks && !mt->seed_asks) {
 			if (now - mt->seen_ms < wait)
 				continue;
 			if (u->sub >= 0 && u->sub == u->want &&
 			    now - u->sub_ms < wait)
 				continue;
-			dst = rf_repair_neighbour(pe, subs, s, seq);
 		} else if (now - mt->asked_ms < pe->p.repair_after_ms) {
 			continue;
 		}
-		if (dst < 0) {
-			if (!home_ready || now - mt->seen_ms < rf_seed_ask_from(pe, u, seed_from))
-				continue;
+		if (home_ready && now - mt->seen_ms >= rf_seed_ask_from(pe, u, seed_from)) {
 			dst = RF_PEER_HOME;
+			mt->seed_asks++;
+		} else {
+			dst = rf_repair_neighbour(pe, subs, s, seq, mt->asks);
+			if (dst < 0)
+				continue; /* the seed's turn comes */
+			if (mt->asks < UINT8_MAX)
+				mt->asks++;
 		}
-		stage = (uint8_t)(dst != RF_PEER_HOME ? 1 : mt->stage < 2 ? 2 : mt->stage + 1);
 		b = &batch[dst];
 		if (b->open && seq - b->base >= 64)
 			rf_repair_flush(pe, dst, b, out);
@@ -805,7 +809,6 @@ static void rf_peer_repairs(struct rf_peer *pe, uint64_t now, struct rf_peer_out
 			b->mask = 0;
 		}
 		b->mask |= UINT64_C(1) << (seq - b->base);
-		mt->stage = stage;
 		mt->asked_ms = now;
 	}
 	for (int sl = 0; sl < RF_PEER_SLOTS; sl++)

@@ -89,7 +89,7 @@ struct rf_peer_pend {
 struct rf_peer_meta {
 	uint64_t seq;
 	uint64_t seen_ms, asked_ms;
-	uint8_t stage;               /* 0 none, 1 asked a neighbour, 2.. asked the seed */
+	uint8_t asks, seed_asks;     /* REPAIRs for it: to neighbours, to the seed */
 };
 
 struct rf_peer {

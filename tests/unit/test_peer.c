@@ -848,16 +848,19 @@ Test(peer, repair_from_neighbour_then_seed)
 	cr_assert_eq(nodes[B].last_repair_mask, 1);
 	cr_assert_eq(nodes[SEED].n[RF_MSG_REPAIR], 0);
 	cr_assert_eq(st()->repaired, 1);
-	/* y: B ignores the REPAIR, so the seed is asked after another 150 ms */
+	/* y: B ignores the REPAIRs (asked again every 150 ms), so the seed is
+	 * asked once the hole is half the playback delay old */
 	nodes[B].answer_repair = false;
 	for (y = edge + 5; !((nodes[A].subs >> (y % K)) & 1); y++)
 		;
 	drop_seq[ndrop++] = y;
 	nodes[B].first_repair_ms = 0;
-	run_ms(600);
+	x = nodes[B].n[RF_MSG_REPAIR];
+	run_ms(800);
+	cr_assert_geq(nodes[B].n[RF_MSG_REPAIR] - x, 2, "the neighbour asked again");
 	cr_assert_eq(nodes[SEED].n[RF_MSG_REPAIR], 1);
 	cr_assert_eq(nodes[SEED].last_repair_base, y);
-	cr_assert_geq(nodes[SEED].first_repair_ms - nodes[B].first_repair_ms, 150);
+	cr_assert_geq(nodes[SEED].first_repair_ms - nodes[B].first_repair_ms, 300);
 	cr_assert_eq(st()->repaired, 2);
 	cr_assert_geq(st()->repairs_asked, 3);
 	run_ms(1500);
