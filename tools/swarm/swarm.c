@@ -51,6 +51,7 @@ struct rf_swarm_totals {
 	uint64_t played, skipped, late, switches, repairs, repaired, bad_chunks;
 	uint64_t from_seed, from_seed_repair, relay_late, played_bytes, joins, leaves;
 	unsigned playing, children;     /* progress only: of the peers now */
+	unsigned on_seed;               /* progress only: substreams from the seed */
 	uint64_t sec_bytes, sec_seed, sec_repair; /* progress only: last second */
 	double startups[RF_SWARM_MAX * 8];
 	unsigned nstartups;
@@ -201,6 +202,7 @@ static void rf_totals_add(struct rf_swarm_totals *a, const struct rf_swarm_total
 	a->leaves += b->leaves;
 	a->playing += b->playing;
 	a->children += b->children;
+	a->on_seed += b->on_seed;
 	a->sec_bytes += b->sec_bytes;
 	a->sec_seed += b->sec_seed;
 	a->sec_repair += b->sec_repair;
@@ -217,6 +219,18 @@ static void rf_swarm_leave(struct rf_swarm_shard *sh, unsigned i)
 	rf_node_close(s->p[i].node);
 	s->p[i].node = NULL;
 	sh->left.leaves++;
+}
+
+/* Substreams a peer takes from the seed now. */
+static unsigned rf_swarm_on_seed(const struct rf_node *n)
+{
+	struct rf_peer_parent_view v[RF_PEER_PARENTS_MAX + 1];
+	unsigned count = rf_peer_parents(rf_node_peer(n), v, RF_PEER_PARENTS_MAX + 1);
+
+	for (unsigned i = 0; i < count; i++)
+		if (v[i].is_seed)
+			return (unsigned)__builtin_popcountll(v[i].substreams);
+	return 0;
 }
 
 /* A thread's figures for the progress line: those that left and its
@@ -238,6 +252,7 @@ static void rf_shard_publish(struct rf_swarm_shard *sh)
 		r = rf_node_relay_stats(s->p[i].node);
 		now.playing += rf_peer_stats(rf_node_peer(s->p[i].node))->played > 0;
 		now.children += r ? (unsigned)r->sessions : 0;
+		now.on_seed += rf_swarm_on_seed(s->p[i].node);
 	}
 	pthread_mutex_lock(&sh->lock);
 	now.sec_bytes = now.played_bytes - sh->snap.played_bytes;
@@ -263,9 +278,9 @@ static void rf_swarm_progress(struct rf_swarm *s, uint64_t now)
 		pthread_mutex_unlock(&sh->lock);
 	}
 	fprintf(stderr,
-		"t=%5.1fs peers %u playing %u children %u continuity %.5f offload %5.1f%% "
+		"t=%5.1fs peers %u playing %u children %u on-seed %u continuity %.5f offload %5.1f%% "
 		"(last second %5.1f%%, seed repairs %4.1f%%) played %llu skipped %llu joins %llu leaves %llu\n",
-		(now - s->start_ms) / 1e3, s->peers, t.playing, t.children,
+		(now - s->start_ms) / 1e3, s->peers, t.playing, t.children, t.on_seed,
 		t.played + t.skipped ? (double)t.played / (double)(t.played + t.skipped) : 1.0,
 		t.played_bytes ? 100.0 * (1.0 - (double)t.from_seed / (double)t.played_bytes) : 0.0,
 		t.sec_bytes ? 100.0 * (1.0 - (double)t.sec_seed / (double)t.sec_bytes) : 0.0,
