@@ -746,7 +746,7 @@ static uint64_t rf_seed_ask_from(const struct rf_peer *pe, const struct rf_peer_
 /*
  * Holes: sequences between the playback point and the seen edge that are
  * not held. After the repair wait ask a neighbour, then every
- * repair_after_ms the next one; the seed only once the hole is half the
+ * repair_after_ms the next one; the seed only once the hole is 3/5 of the
  * playback delay old (and at least repair_after_ms after the first ask),
  * since a substream that comes through a deeper tree is late, not lost,
  * and the seed is the last resort. The seed is asked every
@@ -758,7 +758,7 @@ static uint64_t rf_seed_ask_from(const struct rf_peer *pe, const struct rf_peer_
 static void rf_peer_repairs(struct rf_peer *pe, uint64_t now, struct rf_peer_outbox *out)
 {
 	uint64_t wait = rf_peer_repair_wait(pe);
-	uint64_t seed_from = pe->p.delay_ms / 2;
+	uint64_t seed_from = pe->p.delay_ms * 3 / 5;
 	struct rf_repair_batch batch[RF_PEER_SLOTS];
 	uint64_t subs[RF_PEER_SLOTS];
 	uint64_t lo = pe->play_seq, hi = pe->seen_next;

@@ -23,7 +23,7 @@
 #define RF_PEER_REBALANCE_MS 1000
 #define RF_PEER_WINDOW_MS 1000       /* health rate window */
 #define RF_PEER_RATE_FALLBACK 100000 /* chunks/1000 s when WELCOME says 0 */
-#define RF_PEER_SEED_ASKS 3          /* REPAIRs to the seed for one hole */
+#define RF_PEER_SEED_ASKS 2          /* REPAIRs to the seed for one hole */
 
 #define RF_SEQ_HALF (UINT64_C(1) << 63)
 
