@@ -97,7 +97,7 @@
  * leaves a full CANDIDATES list. */
 /* Repairs waiting to be sent, per seed, and per session (so one session
  * cannot fill the queue for everyone). */
-#define RF_SEED_OFFER_MS 3000 /* CANDIDATES again to sessions the seed still feeds */
+#define RF_SEED_OFFER_MS 1000 /* CANDIDATES again to sessions the seed still feeds */
 #define RF_SEED_REPAIR_QUEUE 1024
 #define RF_SEED_REPAIR_PER_SESSION 128
 /* rf_seed_timers() looks at this many session slots per call at least

@@ -1428,6 +1428,7 @@ Test(seed, silent_session_times_out_with_bye)
 	start_seed(&p);
 	connect_peer(&a, 1);
 	connect_peer(&b, 2);
+	rf_seed_set_directory(fx.seed, NULL, 0); /* no offers: timeouts only */
 	subscribe(&a, 0xf, live_edge());
 	fx.now = t0 + 2000;
 	send_msg(&b, (struct rf_msg){ .type = RF_MSG_KEEPALIVE });
