@@ -64,7 +64,7 @@ static void rf_usage(FILE *f)
 		"  --upload-limit KBPS  upload offered to other viewers (default 5000 kbit/s;\n"
 		"                       0 relays nothing)\n"
 		"  --max-children N     children at most (default 64)\n"
-		"  --delay-ms MS        playback delay behind arrival (default 1000)\n"
+		"  --delay-ms MS        playback delay behind arrival (default %u)\n"
 		"  --bind ADDR[:PORT]   local UDP address (default :: = IPv4 and IPv6, any port)\n"
 		"  --seconds S          leave after S seconds (default: until signalled)\n"
 		"  --status / --no-status  live status line (default: on a terminal)\n"
@@ -72,7 +72,7 @@ static void rf_usage(FILE *f)
 		"  --forge-relay        TESTING ONLY: relay chunks with a byte flipped, to\n"
 		"                       check that receivers reject and drop such a parent\n"
 		"  -v, --verbose        debug logging\n"
-		"  -h, --help           this text\n");
+		"  -h, --help           this text\n", RF_PEER_DELAY_MS);
 }
 
 static int rf_parse_args(struct rf_peer_opts *o, int argc, char **argv)
@@ -100,7 +100,7 @@ static int rf_parse_args(struct rf_peer_opts *o, int argc, char **argv)
 	int c;
 
 	*o = (struct rf_peer_opts){ .http = "127.0.0.1:8080", .bind = "::",
-				    .upload_kbps = 5000, .delay_ms = 1000, .max_children = 64,
+				    .upload_kbps = 5000, .delay_ms = RF_PEER_DELAY_MS, .max_children = 64,
 				    .status = -1 };
 	while ((c = getopt_long(argc, argv, "o:vh", opts, NULL)) != -1) {
 		switch (c) {

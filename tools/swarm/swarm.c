@@ -501,7 +501,7 @@ static void rf_swarm_usage(FILE *f)
 		"      --delay-ms D       added to every received datagram\n"
 		"      --churn PCT        peers leaving and joining per minute, in %% (default 0)\n"
 		"      --join-spread S    spread the joins over S seconds (default 2)\n"
-		"      --playback-delay-ms D  each peer's playback delay (default 1000)\n"
+		"      --playback-delay-ms D  each peer's playback delay (default %u)\n"
 		"      --forgers N        that many peers relay forged chunks (tests)\n"
 		"      --threads T        threads to run the peers on (default: the CPUs, at most %d)\n"
 		"      --addr A.B.C.D     first local address; peers take the ones after it\n"
@@ -510,7 +510,7 @@ static void rf_swarm_usage(FILE *f)
 		"  -h, --help             this text\n"
 		"\n"
 		"The last line on stdout is the report as one JSON object.\n", RF_SWARM_MAX,
-		RF_SWARM_THREADS_MAX);
+		RF_PEER_DELAY_MS, RF_SWARM_THREADS_MAX);
 }
 
 static int rf_swarm_args(struct rf_swarm *s, int argc, char **argv)
@@ -542,7 +542,7 @@ static int rf_swarm_args(struct rf_swarm *s, int argc, char **argv)
 	s->upload_mean_kbps = 3000;
 	s->dist = "uniform";
 	s->join_spread_s = 2;
-	s->playback_delay_ms = 1000;
+	s->playback_delay_ms = RF_PEER_DELAY_MS;
 	s->first_addr = 127u << 24 | 10u << 16 | 1; /* 127.10.0.1 */
 	s->threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 	if (s->threads > RF_SWARM_THREADS_MAX)
