@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "drop.h"
 #include "log.h"
 #include "sockaddr.h"
 
@@ -40,6 +41,39 @@ int rf_control_open(const char *path)
 	}
 	rf_info("control socket: %s", path);
 	return fd;
+}
+
+void rf_control_stream_json(FILE *out, bool first, const char *stream_id,
+			    const struct rf_seed_stats *s)
+{
+	fprintf(out, "%s{\"stream_id\": \"%s\", \"sessions\": %llu, \"joins\": %llu, "
+		"\"tx_packets\": %llu, \"tx_bytes\": %llu, \"rx_packets\": %llu, "
+		"\"redirects\": %llu, \"timeouts\": %llu, \"repairs_sent\": %llu, "
+		"\"committed_bps\": %llu, \"denied\": %llu, \"drops\": {",
+		first ? "" : ", ", stream_id, (unsigned long long)s->sessions,
+		(unsigned long long)s->joins, (unsigned long long)s->tx_packets,
+		(unsigned long long)s->tx_bytes, (unsigned long long)s->rx_packets,
+		(unsigned long long)s->redirects, (unsigned long long)s->timeouts,
+		(unsigned long long)s->repairs_sent, (unsigned long long)s->committed_bps,
+		(unsigned long long)s->drops[RF_DROP_DENIED]);
+	for (int d = RF_DROP_NONE + 1; d < RF_DROP_MAX; d++)
+		fprintf(out, "%s\"%s\": %llu", d > 1 ? ", " : "", rf_drop_name(d),
+			(unsigned long long)s->drops[d]);
+	fprintf(out, "}}");
+}
+
+void rf_control_session_json(FILE *out, bool first, const char *stream_id,
+			     const struct rf_seed_peer_view *v)
+{
+	char where[80];
+
+	rf_addr_format(&v->addr, where, sizeof(where));
+	fprintf(out, "%s\n {\"stream_id\": \"%s\", \"addr\": \"%s\", \"peer_id\": \"%016llx\", "
+		"\"substreams\": \"%llx\", \"upload_kbps\": %u, \"continuity_ppm\": %u, "
+		"\"buffer_ms\": %u}",
+		first ? "" : ",", stream_id, where, (unsigned long long)v->peer_id,
+		(unsigned long long)v->substreams, v->upload_kbps, v->quality.continuity_ppm,
+		v->quality.buffer_ms);
 }
 
 void rf_control_close(int fd, const char *path)

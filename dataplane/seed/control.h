@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The seed's local control socket (--control PATH), for rawflow-control
+ * The seed's local control socket (--control PATH, both backends), for rawflow-control
  * and operators (rawflowctl control PATH ...): a Unix stream socket, one
  * request per connection, one line in, one JSON object out.
  *
@@ -19,6 +19,7 @@
 #ifndef RF_CONTROL_H
 #define RF_CONTROL_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "seed.h"
@@ -42,6 +43,13 @@ int rf_control_open(const char *path);
 void rf_control_poll(int fd, const struct rf_control_ops *ops);
 
 void rf_control_close(int fd, const char *path);
+
+/* The answers' pieces both backends write: one stream's counters (in the
+ * stats answer's "streams" list), one session (in "sessions"). */
+void rf_control_stream_json(FILE *out, bool first, const char *stream_id,
+			    const struct rf_seed_stats *s);
+void rf_control_session_json(FILE *out, bool first, const char *stream_id,
+			     const struct rf_seed_peer_view *v);
 
 /* "198.18.0.0/15" or "2001:db8::/32" (no length: the whole address). */
 int rf_control_parse_prefix(const char *s, struct rf_seed_deny *d);

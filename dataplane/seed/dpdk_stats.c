@@ -48,6 +48,16 @@ static void rf_seed_stats_add(struct rf_seed_stats *sum, const struct rf_seed_st
 		sum->drops[d] += s->drops[d];
 }
 
+void rf_dpdk_stream_sum(unsigned stream, struct rf_seed_stats *s)
+{
+	unsigned lc;
+
+	memset(s, 0, sizeof(*s));
+	RTE_LCORE_FOREACH(lc)
+		if (rf_lcore_stats[lc].active)
+			rf_seed_stats_add(s, &rf_lcore_stats[lc].seed[stream]);
+}
+
 void rf_dpdk_stats_sum(struct rf_lcore_stats *l, struct rf_seed_stats *s,
 		       uint64_t sessions[RF_SERVE_STREAMS_MAX])
 {

@@ -65,6 +65,9 @@ extern struct rf_lcore_stats rf_lcore_stats[RTE_MAX_LCORE];
 void rf_dpdk_stats_sum(struct rf_lcore_stats *l, struct rf_seed_stats *s,
 		       uint64_t sessions[RF_SERVE_STREAMS_MAX]);
 
+/* One stream's seed-core counters summed over the active lcores. */
+void rf_dpdk_stream_sum(unsigned stream, struct rf_seed_stats *s);
+
 /* The /rawflow/stats, /rawflow/lcores and /rawflow/sessions telemetry
  * commands; ids are the stream ids in hex that sessions are named by. */
 void rf_dpdk_telemetry_register(const char (*ids)[17], unsigned nstreams);

@@ -50,7 +50,7 @@ static void rf_usage(FILE *out)
 		"      --substreams K        substreams per stream (default 8, at most 64)\n"
 		"      --group-size G        chunks per signature (default 16, at most 32)\n"
 		"      --token-keys FILE     require join tokens; FILE has lines \"KEYID HEX\"\n"
-		"      --control PATH        local control socket (kernel backend): stats,\n"
+		"      --control PATH        local control socket: stats,\n"
 		"                            sessions, deny list, drain (rawflowctl control)\n"
 		"\n"
 		"Output:\n"

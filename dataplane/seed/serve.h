@@ -42,7 +42,7 @@ struct rf_serve_config {
 	const char *port_ip4;              /* DPDK: the seed's IPv4 address on its ports */
 	const char *port_ip6;              /* DPDK: and IPv6 (either may be NULL) */
 	unsigned workers;                  /* DPDK: worker lcores (default: all but main) */
-	const char *control_path;          /* the control socket (kernel backend), NULL: none */
+	const char *control_path;          /* the control socket, NULL: none */
 	volatile sig_atomic_t *quit;       /* set by a signal: drain, then return */
 	double stats_interval_s;
 };

@@ -13,6 +13,13 @@
  * system call; the main lcore publishes a stream's seed to the workers
  * once its store is sized (release/acquire), and its bitrate through a
  * relaxed atomic.
+ *
+ * The control socket (--control) is served by the main lcore. Counters
+ * come from what the workers publish; orders (deny list, other seeds) and
+ * session listings go through a mailbox each worker reads in its timers:
+ * main writes, then bumps a generation (release), the worker applies and
+ * acknowledges (release), and main writes again only once every worker
+ * has. Drain is SIGTERM's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,6 +38,7 @@
 #include <rte_udp.h>
 
 #include "clock.h"
+#include "control.h"
 #include "dpdk_l2.h"
 #include "dpdk_port.h"
 #include "dpdk_stats.h"
@@ -46,6 +54,8 @@
 #define RF_PUMP_ROUNDS 8       /* bursts per stream per loop, then RX again */
 #define RF_PREFETCH 3
 #define RF_NEIGH_MAX (1u << 20)
+#define RF_CTL_SESSIONS 8192   /* sessions a worker lists per request */
+#define RF_CTL_WAIT_MS 500     /* main waits this long for the workers */
 
 enum rf_run_state { RF_RUN, RF_DRAIN, RF_STOP };
 
@@ -68,6 +78,12 @@ struct rf_wstream {
 
 struct rf_dpdk;
 
+/* A session as a worker lists it for the control socket. */
+struct rf_ctl_session {
+	unsigned stream;
+	struct rf_seed_peer_view v;
+};
+
 struct rf_worker {
 	struct rf_dpdk *d;
 	unsigned lcore;
@@ -80,6 +96,15 @@ struct rf_worker {
 	struct rf_dpdk_tx tx;
 	struct rf_seed_outbox outbox;
 	struct rf_seed_tx desc[RF_DPDK_BURST];
+
+	/* the control socket's mailbox (see rf_dpdk) */
+	uint32_t ctl_seen;                 /* release: orders of this generation applied */
+	uint32_t sess_req, sess_done;      /* main bumps req; done (release) answers it */
+	unsigned nsess;
+	bool sess_cut;                     /* had more than RF_CTL_SESSIONS */
+	struct rf_ctl_session *sess;       /* NULL without --control */
+	unsigned nseeds;
+	struct rf_candidate seeds[RF_CONTROL_SEEDS];
 } __rte_cache_aligned;
 
 struct rf_dpdk {
@@ -95,6 +120,12 @@ struct rf_dpdk {
 	bool ready[RF_SERVE_STREAMS_MAX];
 	char ids[RF_SERVE_STREAMS_MAX][17];
 	uint64_t tsc_per_ms, tsc0, ms0;
+
+	/* orders from the control socket, for every worker's seeds */
+	uint32_t ctl_gen;
+	unsigned ndeny, nseeds;
+	struct rf_seed_deny deny[RF_SEED_DENY_MAX];
+	struct rf_candidate seeds[RF_CONTROL_SEEDS];
 };
 
 static inline uint64_t rf_tsc_ms(const struct rf_dpdk *d, uint64_t tsc)
@@ -318,8 +349,49 @@ static void rf_worker_send_outbox(struct rf_worker *w)
 	w->outbox.count = 0;
 }
 
+/* The control socket's mailbox: new orders (deny list, other seeds), a
+ * request for the session list. */
+static void rf_worker_control(struct rf_worker *w)
+{
+	struct rf_dpdk *d = w->d;
+	uint32_t gen = __atomic_load_n(&d->ctl_gen, __ATOMIC_ACQUIRE);
+	uint32_t req = __atomic_load_n(&w->sess_req, __ATOMIC_ACQUIRE);
+
+	if (gen != w->ctl_seen) {
+		for (unsigned s = 0; s < d->cfg->nstreams; s++) {
+			struct rf_seed *seed = __atomic_load_n(&w->st[s].seed, __ATOMIC_ACQUIRE);
+
+			if (seed)
+				rf_seed_set_deny(seed, d->deny, d->ndeny);
+			w->st[s].directory_ms = 0; /* offer the other seeds now */
+		}
+		memcpy(w->seeds, d->seeds, d->nseeds * sizeof(*w->seeds));
+		w->nseeds = d->nseeds;
+		__atomic_store_n(&w->ctl_seen, gen, __ATOMIC_RELEASE);
+	}
+	if (req != w->sess_done && w->sess) {
+		struct rf_seed_peer_view v[64];
+
+		w->nsess = 0;
+		w->sess_cut = false;
+		for (unsigned s = 0; s < d->cfg->nstreams; s++) {
+			struct rf_seed *seed = __atomic_load_n(&w->st[s].seed, __ATOMIC_ACQUIRE);
+			uint32_t cursor = 0;
+			unsigned n;
+
+			while (seed && (n = rf_seed_sessions(seed, &cursor, v, 64)) > 0) {
+				for (unsigned i = 0; i < n && w->nsess < RF_CTL_SESSIONS; i++)
+					w->sess[w->nsess++] = (struct rf_ctl_session){ s, v[i] };
+				w->sess_cut |= w->nsess == RF_CTL_SESSIONS;
+			}
+		}
+		__atomic_store_n(&w->sess_done, req, __ATOMIC_RELEASE);
+	}
+}
+
 static void rf_worker_timers(struct rf_worker *w, uint64_t now)
 {
+	rf_worker_control(w);
 	for (unsigned s = 0; s < w->d->cfg->nstreams; s++) {
 		struct rf_wstream *ws = &w->st[s];
 		struct rf_seed *seed = __atomic_load_n(&ws->seed, __ATOMIC_ACQUIRE);
@@ -333,7 +405,8 @@ static void rf_worker_timers(struct rf_worker *w, uint64_t now)
 		}
 		/* once a second: offer this worker's peers with spare upload */
 		if (bps && now - ws->directory_ms >= 1000) {
-			rf_seed_directory_refresh(seed, bps, w->d->cfg->substreams, NULL, 0);
+			rf_seed_directory_refresh(seed, bps, w->d->cfg->substreams, w->seeds,
+						  w->nseeds);
 			ws->directory_ms = now;
 		}
 		for (bool full = true; full;) {
@@ -560,6 +633,12 @@ static int rf_worker_setup(struct rf_dpdk *d, struct rf_worker *w)
 			return -ENOMEM;
 		}
 	}
+	if (cfg->control_path) {
+		w->sess = rte_zmalloc_socket("rf_ctl_sessions", RF_CTL_SESSIONS * sizeof(*w->sess),
+					     RTE_CACHE_LINE_SIZE, w->socket);
+		if (!w->sess)
+			return -ENOMEM;
+	}
 	w->stats->queues = (uint16_t)w->nrx;
 	w->stats->active = true;
 	return 0;
@@ -572,6 +651,7 @@ static void rf_worker_free(struct rf_worker *w)
 		rte_free(w->st[s].mem);
 	}
 	rf_dpdk_tx_free(&w->tx);
+	rte_free(w->sess);
 	rte_free(w);
 }
 
@@ -604,6 +684,7 @@ static void rf_dpdk_stream_up(struct rf_dpdk *d, unsigned s, const struct rf_chu
 				d->ids[s]);
 		zerocopy = ws->tx.npages > 0;
 		rf_seed_set_store(seed, store);
+		rf_seed_set_deny(seed, d->deny, d->ndeny); /* main's until published */
 		ws->sigs = sigs;
 		ws->bps = bps;
 		__atomic_store_n(&ws->seed, seed, __ATOMIC_RELEASE);
@@ -698,15 +779,136 @@ static void rf_dpdk_drain(struct rf_dpdk *d)
 	rf_info("drained%s", left ? " (time limit: some sessions were not told)" : "");
 }
 
+/* ---- Main lcore: the control socket ---- */
+
+/* Every worker has acknowledged main's last orders (sessions: answered
+ * its last request); false after RF_CTL_WAIT_MS. */
+static bool rf_dpdk_workers_caught_up(struct rf_dpdk *d, bool sessions)
+{
+	uint64_t until = rf_now_ms() + RF_CTL_WAIT_MS;
+
+	for (;;) {
+		unsigned behind = 0;
+
+		for (unsigned k = 0; k < d->nworkers; k++) {
+			const struct rf_worker *w = d->w[k];
+
+			behind += sessions ? __atomic_load_n(&w->sess_done, __ATOMIC_ACQUIRE) != w->sess_req
+					   : __atomic_load_n(&w->ctl_seen, __ATOMIC_ACQUIRE) != d->ctl_gen;
+		}
+		if (!behind)
+			return true;
+		if (rf_now_ms() >= until)
+			return false;
+		rte_delay_us_sleep(1000);
+	}
+}
+
+/* Publish the orders main has just written; true once every worker has
+ * applied them. */
+static bool rf_dpdk_ctl_publish(struct rf_dpdk *d)
+{
+	__atomic_store_n(&d->ctl_gen, d->ctl_gen + 1, __ATOMIC_RELEASE);
+	return rf_dpdk_workers_caught_up(d, false);
+}
+
+/* The workers' own counters (before any stream: ARP, ND, echo, frames the
+ * wire check refused), then each stream's seed-core counters. */
+static void rf_dpdk_ctl_stats(void *ctx, FILE *out)
+{
+	const struct rf_dpdk *d = ctx;
+	uint64_t sessions[RF_SERVE_STREAMS_MAX];
+	struct rf_lcore_stats l;
+	struct rf_seed_stats s;
+
+	rf_dpdk_stats_sum(&l, &s, sessions);
+	fprintf(out, "{\"backend\": \"dpdk\", \"workers\": %u, \"rx_packets\": %llu, "
+		"\"tx_packets\": %llu, \"arp_answered\": %llu, \"nd_answered\": %llu, "
+		"\"echo_answered\": %llu, \"drops\": {",
+		d->nworkers, (unsigned long long)l.rx_packets, (unsigned long long)l.tx_packets,
+		(unsigned long long)l.arp, (unsigned long long)l.nd, (unsigned long long)l.echo);
+	for (int r = RF_DROP_NONE + 1; r < RF_DROP_MAX; r++)
+		fprintf(out, "%s\"%s\": %llu", r > 1 ? ", " : "", rf_drop_name(r),
+			(unsigned long long)l.drops[r]);
+	for (int r = 0; r < RF_DPDK_DROP_MAX; r++)
+		fprintf(out, ", \"%s\": %llu", rf_dpdk_drop_name(r),
+			(unsigned long long)l.dpdk_drops[r]);
+	fprintf(out, "}, \"streams\": [");
+	for (unsigned i = 0; i < d->cfg->nstreams; i++) {
+		rf_dpdk_stream_sum(i, &s);
+		rf_control_stream_json(out, i == 0, d->ids[i], &s);
+	}
+	fprintf(out, "]}\n");
+}
+
+static void rf_dpdk_ctl_sessions(void *ctx, FILE *out)
+{
+	struct rf_dpdk *d = ctx;
+	bool first = true, cut = false;
+
+	for (unsigned k = 0; k < d->nworkers; k++)
+		__atomic_store_n(&d->w[k]->sess_req, d->w[k]->sess_req + 1, __ATOMIC_RELEASE);
+	if (!rf_dpdk_workers_caught_up(d, true)) {
+		fprintf(out, "{\"error\": \"the workers did not answer in time\"}\n");
+		return;
+	}
+	fprintf(out, "{\"sessions\": [");
+	for (unsigned k = 0; k < d->nworkers; k++) {
+		const struct rf_worker *w = d->w[k];
+
+		for (unsigned j = 0; j < w->nsess; j++, first = false)
+			rf_control_session_json(out, first, d->ids[w->sess[j].stream], &w->sess[j].v);
+		cut |= w->sess_cut;
+	}
+	fprintf(out, "\n], \"truncated\": %s}\n", cut ? "true" : "false");
+}
+
+static int rf_dpdk_ctl_deny(void *ctx, const struct rf_seed_deny *list, unsigned n)
+{
+	struct rf_dpdk *d = ctx;
+
+	if (!rf_dpdk_workers_caught_up(d, false))
+		return -EBUSY;
+	memcpy(d->deny, list, n * sizeof(*list));
+	d->ndeny = n;
+	return rf_dpdk_ctl_publish(d) ? 0 : -EBUSY;
+}
+
+static void rf_dpdk_ctl_seeds(void *ctx, const struct rf_candidate *list, unsigned n)
+{
+	struct rf_dpdk *d = ctx;
+
+	if (!rf_dpdk_workers_caught_up(d, false)) {
+		rf_warn("control: the workers are busy; other seeds not changed");
+		return;
+	}
+	memcpy(d->seeds, list, n * sizeof(*list));
+	d->nseeds = n;
+	rf_dpdk_ctl_publish(d);
+}
+
+static void rf_dpdk_ctl_drain(void *ctx)
+{
+	const struct rf_dpdk *d = ctx;
+
+	*d->cfg->quit = 1; /* the main loop drains on its way out */
+}
+
 static void rf_dpdk_run(struct rf_dpdk *d)
 {
 	const struct rf_serve_config *cfg = d->cfg;
+	const struct rf_control_ops ctl = { .ctx = d, .stats = rf_dpdk_ctl_stats,
+					    .sessions = rf_dpdk_ctl_sessions,
+					    .deny = rf_dpdk_ctl_deny, .seeds = rf_dpdk_ctl_seeds,
+					    .drain = rf_dpdk_ctl_drain };
 	struct rf_lcore_stats last = { 0 };
 	uint64_t now = rf_now_ms(), next_poll = 0, last_stats = now;
 	uint64_t interval = (uint64_t)(cfg->stats_interval_s * 1000);
+	int ctl_fd = cfg->control_path ? rf_control_open(cfg->control_path) : -1;
 
 	while (!*cfg->quit) {
 		rte_delay_us_sleep(10 * 1000);
+		rf_control_poll(ctl_fd, &ctl);
 		now = rf_now_ms();
 		if (now >= next_poll) {
 			rf_dpdk_poll_streams(d);
@@ -718,6 +920,7 @@ static void rf_dpdk_run(struct rf_dpdk *d)
 		}
 	}
 	rf_dpdk_drain(d);
+	rf_control_close(ctl_fd, cfg->control_path);
 	rf_dpdk_print_stats(d, &last, (rf_now_ms() - last_stats) / 1e3);
 }
 
@@ -727,9 +930,6 @@ int rf_serve_dpdk(const struct rf_serve_config *cfg)
 	struct timespec ts;
 	struct rf_dpdk *d;
 	int rc;
-
-	if (cfg->control_path)
-		rf_warn("--control: the DPDK backend has no control socket yet (the kernel backend has)");
 
 	d = rte_zmalloc("rf_dpdk", sizeof(*d), RTE_CACHE_LINE_SIZE);
 	if (!d)

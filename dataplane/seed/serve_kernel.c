@@ -211,25 +211,9 @@ static void rf_kernel_ctl_stats(void *ctx, FILE *out)
 
 	fprintf(out, "{\"backend\": \"kernel\", \"stale\": %llu, \"dropped\": %llu, \"streams\": [",
 		(unsigned long long)k->stale, (unsigned long long)k->out.dropped);
-	for (unsigned i = 0; i < k->nstreams; i++) {
-		const struct rf_seed_stats *s = rf_seed_stats(k->st[i].seed);
-
-		fprintf(out, "%s{\"stream_id\": \"%s\", \"sessions\": %llu, \"joins\": %llu, "
-			"\"tx_packets\": %llu, \"tx_bytes\": %llu, \"rx_packets\": %llu, "
-			"\"redirects\": %llu, \"timeouts\": %llu, \"repairs_sent\": %llu, "
-			"\"committed_bps\": %llu, \"denied\": %llu, \"drops\": {",
-			i ? ", " : "", k->cfg->streams[i].key->id_hex,
-			(unsigned long long)s->sessions, (unsigned long long)s->joins,
-			(unsigned long long)s->tx_packets, (unsigned long long)s->tx_bytes,
-			(unsigned long long)s->rx_packets, (unsigned long long)s->redirects,
-			(unsigned long long)s->timeouts, (unsigned long long)s->repairs_sent,
-			(unsigned long long)s->committed_bps,
-			(unsigned long long)s->drops[RF_DROP_DENIED]);
-		for (int d = RF_DROP_NONE + 1; d < RF_DROP_MAX; d++)
-			fprintf(out, "%s\"%s\": %llu", d > 1 ? ", " : "", rf_drop_name(d),
-				(unsigned long long)s->drops[d]);
-		fprintf(out, "}}");
-	}
+	for (unsigned i = 0; i < k->nstreams; i++)
+		rf_control_stream_json(out, i == 0, k->cfg->streams[i].key->id_hex,
+				       rf_seed_stats(k->st[i].seed));
 	fprintf(out, "]}\n");
 }
 
@@ -238,25 +222,16 @@ static void rf_kernel_ctl_sessions(void *ctx, FILE *out)
 	const struct rf_kernel *k = ctx;
 	struct rf_seed_peer_view v[64];
 	bool first = true;
-	char where[80];
 
 	fprintf(out, "{\"sessions\": [");
 	for (unsigned i = 0; i < k->nstreams; i++) {
 		uint32_t cursor = 0;
 		unsigned n;
 
-		while ((n = rf_seed_sessions(k->st[i].seed, &cursor, v, 64)) > 0) {
-			for (unsigned j = 0; j < n; j++, first = false) {
-				rf_addr_format(&v[j].addr, where, sizeof(where));
-				fprintf(out, "%s\n {\"stream_id\": \"%s\", \"addr\": \"%s\", "
-					"\"peer_id\": \"%016llx\", \"substreams\": \"%llx\", "
-					"\"upload_kbps\": %u, \"continuity_ppm\": %u, \"buffer_ms\": %u}",
-					first ? "" : ",", k->cfg->streams[i].key->id_hex, where,
-					(unsigned long long)v[j].peer_id,
-					(unsigned long long)v[j].substreams, v[j].upload_kbps,
-					v[j].quality.continuity_ppm, v[j].quality.buffer_ms);
-			}
-		}
+		while ((n = rf_seed_sessions(k->st[i].seed, &cursor, v, 64)) > 0)
+			for (unsigned j = 0; j < n; j++, first = false)
+				rf_control_session_json(out, first, k->cfg->streams[i].key->id_hex,
+							&v[j]);
 	}
 	fprintf(out, "\n]}\n");
 }

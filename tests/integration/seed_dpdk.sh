@@ -6,8 +6,9 @@
 # discovery and ping are answered by the seed itself. In namespace b,
 # rawflow-probe joins over IPv4 and over IPv6, verifies every chunk against
 # the group signatures and writes the stream: byte-identical to the
-# source. Then garbage is counted by reason, DPDK telemetry shows it, and
-# SIGTERM drains (the probe is redirected) before the seed exits 0. Last,
+# source. Then garbage is counted by reason, DPDK telemetry and the control
+# socket show it, a deny list ends a session, and SIGTERM drains (the probe
+# is redirected) before the seed exits 0. Last,
 # the zero-copy TX path on net_af_packet, which takes chained mbufs.
 . "$(dirname "$0")/lib.sh"
 
@@ -33,7 +34,7 @@ export LSAN_OPTIONS="suppressions=$WORK/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}
 make_ts 12 "$WORK/src.ts"
 ip netns exec $NS-a "$SEED" --source "file://$WORK/src.ts" --loop --key "$WORK/stream.key" \
 	--backend dpdk --port-ip 198.18.0.1 --port-ip6 2001:db8::1 --max-sessions 1000 \
-	--stats-interval 0 -- --vdev net_af_xdp0,iface=va,start_queue=0,queue_count=1 \
+	--stats-interval 0 --control "$WORK/seed.sock" -- --vdev net_af_xdp0,iface=va,start_queue=0,queue_count=1 \
 	-l 0,1 --in-memory --no-pci --file-prefix $PREFIX 2>"$WORK/seed.log" &
 SEED_PID=$!
 at_exit "kill -9 $SEED_PID"
@@ -140,6 +141,29 @@ PY
 else
 	ok "telemetry # SKIP dpdk-telemetry.py not installed (package dpdk-dev)"
 fi
+
+# the control socket, answered by the main lcore: stats and sessions while
+# a probe is connected, then a deny list every worker applies
+CTL=$RF_BUILD_DIR/tools/ctl/rawflowctl
+ip netns exec $NS-b "$PROBE" "rawflow://198.18.0.1:4433/$ID" --from live --seconds 6 \
+	2>"$WORK/probe-ctl.log" &
+PC=$!
+sleep 1.5
+"$CTL" control "$WORK/seed.sock" stats > "$WORK/ctl-stats.json"
+check "control: stats from the DPDK backend, with the stream's sessions" python3 - "$WORK/ctl-stats.json" "$ID" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); s = d['streams'][0]
+sys.exit(0 if d['backend'] == 'dpdk' and s['stream_id'] == sys.argv[2] and s['sessions'] >= 1
+         and d['drops']['bad_magic'] == 5 and d['arp_answered'] >= 1 else 1)
+PY
+"$CTL" control "$WORK/seed.sock" sessions > "$WORK/ctl-sessions.json"
+check "control: sessions lists the probe" python3 -c "import json,sys; d=json.load(open('$WORK/ctl-sessions.json')); sys.exit(d['truncated'] or not any(x['addr'].startswith('198.18.0.2:') for x in d['sessions']))"
+"$CTL" control "$WORK/seed.sock" deny 198.18.0.0/15 > "$WORK/ctl-deny.json"
+check "control: the deny list is applied" grep -q '"denied_prefixes": 1' "$WORK/ctl-deny.json"
+wait $PC
+check "control: deny ends the session (the probe is told: denied)" grep -q "denied" "$WORK/probe-ctl.log"
+"$CTL" control "$WORK/seed.sock" deny > /dev/null
+check "control: other seeds for the directory" bash -c "'$CTL' control '$WORK/seed.sock' seeds 198.18.0.9:4433 | grep -q '\"seeds\": 1'"
 
 # drain: a probe connected while the seed gets SIGTERM is redirected
 ip netns exec $NS-b "$PROBE" "rawflow://198.18.0.1:4433/$ID" --from live --seconds 20 \
