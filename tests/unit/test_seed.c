@@ -197,6 +197,31 @@ static void publish(unsigned n)
 		publish_one(true);
 }
 
+/* A relay's store filling out of order: [from, to) signed, all but hole
+ * stored. */
+static void publish_but(uint64_t from, uint64_t to, uint64_t hole)
+{
+	uint8_t buf[RF_CHUNK_DEFAULT];
+
+	for (uint64_t q = from; q < to; q++) {
+		uint16_t len = chunk_bytes(q, buf);
+
+		rf_sig_ring_add(fx.sigs, q, chunk_flags(q), buf, len);
+		if (q != hole)
+			cr_assert_eq(rf_chunk_store_insert(fx.store, q, buf, len, chunk_flags(q)), 0);
+	}
+}
+
+/* The chunk seq arrives late; its length. */
+static uint16_t store_insert(uint64_t seq)
+{
+	uint8_t buf[RF_CHUNK_DEFAULT];
+	uint16_t len = chunk_bytes(seq, buf);
+
+	cr_assert_eq(rf_chunk_store_insert(fx.store, seq, buf, len, chunk_flags(seq)), 0);
+	return len;
+}
+
 static uint64_t live_edge(void)
 {
 	return rf_chunk_store_next(fx.store);
@@ -1036,7 +1061,6 @@ Test(seed, late_chunk_follows_when_its_hole_fills)
 {
 	struct rf_seed_params p = defparams();
 	struct rf_addr a = peer_addr(1), b = peer_addr(2);
-	uint8_t buf[RF_CHUNK_DEFAULT];
 	uint64_t start, hole;
 	uint16_t len;
 	size_t mark;
@@ -1049,21 +1073,14 @@ Test(seed, late_chunk_follows_when_its_hole_fills)
 		; /* in substream 1 */
 	subscribe(&a, 0x2, start);
 	subscribe(&b, 0xd, start);
-	for (uint64_t q = start; q < start + 2 * G; q++) {
-		len = chunk_bytes(q, buf);
-		rf_sig_ring_add(fx.sigs, q, chunk_flags(q), buf, len);
-		if (q != hole)
-			cr_assert_eq(rf_chunk_store_insert(fx.store, q, buf, len,
-							   chunk_flags(q)), 0);
-	}
+	publish_but(start, start + 2 * G, hole);
 	pump_all(64);
 	cr_assert_eq(count_to(0, &a, RF_SEED_TX_DATA), 2 * G / K - 1, "all but the hole");
 	cr_assert_geq(st()->fanout_skipped, 1);
 	cr_assert_eq(st()->late_sent, 0);
 
 	mark = fx.nrecs;
-	len = chunk_bytes(hole, buf);
-	cr_assert_eq(rf_chunk_store_insert(fx.store, hole, buf, len, chunk_flags(hole)), 0);
+	len = store_insert(hole);
 	pump_all(64);
 	cr_assert_eq(count_to(mark, &a, RF_SEED_TX_DATA), 1);
 	cr_assert_eq(count_to(mark, &b, RF_SEED_TX_DATA), 0, "not b's substream");
@@ -1087,9 +1104,7 @@ Test(seed, added_substream_catches_up_alone)
 {
 	struct rf_seed_params p = defparams();
 	struct rf_addr a = peer_addr(1);
-	uint8_t buf[RF_CHUNK_DEFAULT];
 	uint64_t start, hole, mid;
-	uint16_t len;
 	size_t mark;
 
 	start_seed(&p);
@@ -1098,13 +1113,7 @@ Test(seed, added_substream_catches_up_alone)
 	for (hole = start + K; hole % K != 0; hole++)
 		; /* in substream 0 */
 	subscribe(&a, 0x1, start);
-	for (uint64_t q = start; q < start + 2 * G; q++) {
-		len = chunk_bytes(q, buf);
-		rf_sig_ring_add(fx.sigs, q, chunk_flags(q), buf, len);
-		if (q != hole)
-			cr_assert_eq(rf_chunk_store_insert(fx.store, q, buf, len,
-							   chunk_flags(q)), 0);
-	}
+	publish_but(start, start + 2 * G, hole);
 	pump_all(64);
 	/* substream 1 from a start past the hole: its backlog comes by
 	 * catch-up, while substream 0 goes on live */
@@ -1112,8 +1121,7 @@ Test(seed, added_substream_catches_up_alone)
 	subscribe(&a, 0x2, mid);
 	mark = fx.nrecs;
 	publish(G);
-	len = chunk_bytes(hole, buf);
-	cr_assert_eq(rf_chunk_store_insert(fx.store, hole, buf, len, chunk_flags(hole)), 0);
+	store_insert(hole);
 	pump_idle(64);
 	cr_assert_eq(st()->late_sent, 1);
 	for (uint64_t q = start; q < live_edge(); q++) {
