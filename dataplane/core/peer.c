@@ -331,8 +331,9 @@ static void rf_peer_on_data(struct rf_peer *pe, int sl, const struct rf_msg *m,
 		pe->stats.bytes_from_seed += d->len;
 		if (m->flags & RF_FLAG_DATA_REPAIR)
 			pe->stats.repair_bytes_from_seed += d->len;
-	} else
+	} else {
 		pe->stats.bytes_from_peers += d->len;
+	}
 	u = &pe->sub[d->substream];
 	if (u->sub == sl && !(m->flags & RF_FLAG_DATA_REPAIR)) {
 		u->last_rx_ms = now;

@@ -1226,9 +1226,9 @@ static bool rf_late_next(struct rf_seed *s, const struct rf_chunk_store *store)
 		bool arrived = rf_chunk_store_get(store, seq) != NULL;
 
 		if (arrived || !rf_chunk_store_in_window(store, seq))
-			s->late[i] = s->late[--s->nlate];
+			memmove(&s->late[i], &s->late[i + 1], (--s->nlate - i) * sizeof(s->late[0]));
 		else
-			i++;
+			i++; /* kept in order: the oldest is forgotten first */
 		if (arrived) {
 			s->late_seq = seq;
 			return true;
