@@ -356,9 +356,8 @@ void rf_peer_health(struct rf_peer *pe, uint64_t now)
 						      : (uint32_t)r;
 		}
 		if (healthy && u->sub_ms <= pe->window_ms && adv >= 2ull * pe->k &&
-		    (uint64_t)u->win_count * 2 * pe->k < adv) {
+		    (uint64_t)u->win_count * 2 * pe->k < adv)
 			fail[(int)u->sub] |= UINT64_C(1) << s;
-		}
 		u->win_count = 0;
 	}
 	if (window_end) {
@@ -437,9 +436,8 @@ void rf_peer_handshake_timers(struct rf_peer *pe, uint64_t now)
 		struct rf_peer_slot *st = &pe->slot[sl];
 
 		if ((st->state == RF_SLOT_HELLO || st->state == RF_SLOT_JOIN) &&
-		    now - st->hs_start_ms >= RF_PEER_HANDSHAKE_MS) {
+		    now - st->hs_start_ms >= RF_PEER_HANDSHAKE_MS)
 			rf_peer_slot_lost(pe, sl, now);
-		}
 	}
 }
 
