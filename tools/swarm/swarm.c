@@ -18,7 +18,6 @@
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stddef.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -53,8 +52,12 @@ struct rf_swarm_totals {
 	unsigned playing, children;     /* progress only: of the peers now */
 	unsigned on_seed;               /* progress only: substreams from the seed */
 	uint64_t sec_bytes, sec_seed, sec_repair; /* progress only: last second */
-	double startups[RF_SWARM_MAX * 8];
-	unsigned nstartups;
+};
+
+/* Start-up times (s) of peers that played, for the percentiles. */
+struct rf_swarm_startups {
+	unsigned n;
+	double t[RF_SWARM_MAX * 8];
 };
 
 struct rf_swarm;
@@ -68,6 +71,7 @@ struct rf_swarm_shard {
 	uint32_t rnd;
 	unsigned joins;                 /* its k-th join binds address t + T k */
 	struct rf_swarm_totals left;
+	struct rf_swarm_startups left_startups;
 	pthread_mutex_t lock;           /* guards snap */
 	struct rf_swarm_totals snap;    /* left + peers now, each second */
 };
@@ -180,11 +184,17 @@ static void rf_swarm_account(struct rf_swarm_totals *tot, const struct rf_swarm_
 	tot->from_seed_repair += st->repair_bytes_from_seed;
 	tot->relay_late += r ? r->late_sent : 0;
 	tot->played_bytes += sp->played_bytes;
-	if (st->first_play_ms && tot->nstartups < sizeof(tot->startups) / sizeof(tot->startups[0]))
-		tot->startups[tot->nstartups++] = (st->first_play_ms - sp->joined_ms) / 1e3;
 }
 
-/* a += b; startups only when a has room for them. */
+static void rf_startup_add(struct rf_swarm_startups *u, const struct rf_swarm_peer *sp)
+{
+	const struct rf_peer_stats *st = rf_peer_stats(rf_node_peer(sp->node));
+
+	if (st->first_play_ms && u->n < sizeof(u->t) / sizeof(u->t[0]))
+		u->t[u->n++] = (st->first_play_ms - sp->joined_ms) / 1e3;
+}
+
+/* a += b */
 static void rf_totals_add(struct rf_swarm_totals *a, const struct rf_swarm_totals *b)
 {
 	a->played += b->played;
@@ -206,9 +216,6 @@ static void rf_totals_add(struct rf_swarm_totals *a, const struct rf_swarm_total
 	a->sec_bytes += b->sec_bytes;
 	a->sec_seed += b->sec_seed;
 	a->sec_repair += b->sec_repair;
-	for (unsigned i = 0; i < b->nstartups &&
-			     a->nstartups < sizeof(a->startups) / sizeof(a->startups[0]); i++)
-		a->startups[a->nstartups++] = b->startups[i];
 }
 
 static void rf_swarm_leave(struct rf_swarm_shard *sh, unsigned i)
@@ -216,6 +223,7 @@ static void rf_swarm_leave(struct rf_swarm_shard *sh, unsigned i)
 	struct rf_swarm *s = sh->s;
 
 	rf_swarm_account(&sh->left, &s->p[i]);
+	rf_startup_add(&sh->left_startups, &s->p[i]);
 	rf_node_close(s->p[i].node);
 	s->p[i].node = NULL;
 	sh->left.leaves++;
@@ -240,15 +248,12 @@ static void rf_shard_publish(struct rf_swarm_shard *sh)
 	struct rf_swarm *s = sh->s;
 	struct rf_swarm_totals now = sh->left;
 
-	now.nstartups = 0;
 	for (unsigned i = sh->t; i < s->peers; i += s->threads) {
 		const struct rf_seed_stats *r;
-		unsigned keep = now.nstartups;
 
 		if (!s->p[i].node)
 			continue;
 		rf_swarm_account(&now, &s->p[i]);
-		now.nstartups = keep;
 		r = rf_node_relay_stats(s->p[i].node);
 		now.playing += rf_peer_stats(rf_node_peer(s->p[i].node))->played > 0;
 		now.children += r ? (unsigned)r->sessions : 0;
@@ -258,7 +263,7 @@ static void rf_shard_publish(struct rf_swarm_shard *sh)
 	now.sec_bytes = now.played_bytes - sh->snap.played_bytes;
 	now.sec_seed = now.from_seed - sh->snap.from_seed;
 	now.sec_repair = now.from_seed_repair - sh->snap.from_seed_repair;
-	memcpy(&sh->snap, &now, offsetof(struct rf_swarm_totals, startups));
+	sh->snap = now;
 	pthread_mutex_unlock(&sh->lock);
 }
 
@@ -268,12 +273,11 @@ static void rf_swarm_progress(struct rf_swarm *s, uint64_t now)
 {
 	struct rf_swarm_totals t;
 
-	memset(&t, 0, offsetof(struct rf_swarm_totals, startups));
+	memset(&t, 0, sizeof(t));
 	for (unsigned k = 0; k < s->threads; k++) {
 		struct rf_swarm_shard *sh = &s->shard[k];
 
 		pthread_mutex_lock(&sh->lock);
-		t.nstartups = 0;
 		rf_totals_add(&t, &sh->snap);
 		pthread_mutex_unlock(&sh->lock);
 	}
@@ -335,17 +339,27 @@ static double rf_swarm_delay(const struct rf_swarm *s)
 
 static void rf_swarm_report(struct rf_swarm *s)
 {
-	static struct rf_swarm_totals all;
-	struct rf_swarm_totals *t = &all;
+	static struct rf_swarm_startups up;
+	struct rf_swarm_totals all = { 0 }, *t = &all;
 	double delay = rf_swarm_delay(s), continuity, offload;
 	FILE *f;
 
-	for (unsigned k = 0; k < s->threads; k++)
+	for (unsigned k = 0; k < s->threads; k++) {
+		const struct rf_swarm_startups *l = &s->shard[k].left_startups;
+		unsigned room = (unsigned)(sizeof(up.t) / sizeof(up.t[0])) - up.n;
+		unsigned n = l->n < room ? l->n : room;
+
 		rf_totals_add(t, &s->shard[k].left);
-	for (unsigned i = 0; i < s->peers; i++)
-		if (s->p[i].node)
-			rf_swarm_account(t, &s->p[i]);
-	qsort(t->startups, t->nstartups, sizeof(double), rf_cmp_double);
+		memcpy(up.t + up.n, l->t, n * sizeof(l->t[0]));
+		up.n += n;
+	}
+	for (unsigned i = 0; i < s->peers; i++) {
+		if (!s->p[i].node)
+			continue;
+		rf_swarm_account(t, &s->p[i]);
+		rf_startup_add(&up, &s->p[i]);
+	}
+	qsort(up.t, up.n, sizeof(double), rf_cmp_double);
 	continuity = t->played + t->skipped ? (double)t->played / (double)(t->played + t->skipped) : 0;
 	offload = t->played_bytes ? 1.0 - (double)t->from_seed / (double)t->played_bytes : 0;
 	fprintf(stderr,
@@ -359,9 +373,9 @@ static void rf_swarm_report(struct rf_swarm *s)
 		s->peers, (unsigned long long)t->joins, (unsigned long long)t->leaves, offload,
 		t->from_seed / 1e6, t->played_bytes / 1e6, t->from_seed_repair / 1e6, continuity,
 		(unsigned long long)t->played, (unsigned long long)t->skipped,
-		(unsigned long long)t->late, rf_pct(t->startups, t->nstartups, 0.5),
-		rf_pct(t->startups, t->nstartups, 0.95),
-		t->nstartups ? t->startups[t->nstartups - 1] : -1, delay,
+		(unsigned long long)t->late, rf_pct(up.t, up.n, 0.5),
+		rf_pct(up.t, up.n, 0.95),
+		up.n ? up.t[up.n - 1] : -1, delay,
 		(unsigned long long)t->switches, (unsigned long long)t->repairs,
 		(unsigned long long)t->repaired, (unsigned long long)t->bad_chunks,
 		(unsigned long long)t->relay_late);
@@ -378,9 +392,9 @@ static void rf_swarm_report(struct rf_swarm *s)
 			"\"played\": %llu, \"joins\": %llu, \"leaves\": %llu, \"forged_caught\": %llu}\n",
 			s->peers, offload,
 			t->from_seed ? (double)t->from_seed_repair / (double)t->from_seed : 0,
-			(unsigned long long)t->relay_late, continuity, rf_pct(t->startups, t->nstartups, 0.5),
-			rf_pct(t->startups, t->nstartups, 0.95),
-			t->nstartups ? t->startups[t->nstartups - 1] : -1, delay,
+			(unsigned long long)t->relay_late, continuity, rf_pct(up.t, up.n, 0.5),
+			rf_pct(up.t, up.n, 0.95),
+			up.n ? up.t[up.n - 1] : -1, delay,
 			(unsigned long long)t->switches, (unsigned long long)t->repairs,
 			(unsigned long long)t->repaired, (unsigned long long)t->skipped,
 			(unsigned long long)t->played, (unsigned long long)t->joins,
