@@ -36,6 +36,7 @@ void rf_udp_batch_flush(struct rf_udp_batch *b)
 			b->dropped++;
 			continue;
 		}
+		b->blocked++;
 		if (++tries > RF_UDP_FULL_TRIES) {
 			b->dropped += b->n - done;
 			break;

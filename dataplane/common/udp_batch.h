@@ -24,6 +24,7 @@ struct rf_udp_batch {
 	unsigned n;
 	uint64_t sent, bytes;
 	uint64_t dropped;        /* the socket would not take them (counted, never waited on long) */
+	uint64_t blocked;        /* times the socket was full: the uplink is the limit */
 	struct mmsghdr msg[RF_UDP_BATCH];
 	struct iovec iov[RF_UDP_BATCH][2];
 	struct sockaddr_storage to[RF_UDP_BATCH];

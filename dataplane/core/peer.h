@@ -174,8 +174,9 @@ unsigned rf_peer_play(struct rf_peer *pe, uint64_t now_ms, rf_peer_play_fn play,
 const struct rf_chunk_store *rf_peer_store(const struct rf_peer *pe);
 const struct rf_sig_ring *rf_peer_sigs(const struct rf_peer *pe);
 
-/* The relay side's load, for QUALITY: upload promised to children and
- * their number. The seed offers the rest of our upload to other peers. */
+/* The relay side's load, for QUALITY: upload not on offer (promised to
+ * children, and held back below upload_kbps when the uplink measured
+ * less) and the children. The seed offers the rest to other peers. */
 void rf_peer_set_relay(struct rf_peer *pe, uint32_t upload_kbps, unsigned children);
 
 /* What WELCOME said (valid once receiving). */

@@ -35,6 +35,7 @@ struct rf_peer_opts {
 	const char *bind;
 	const char *stats_json;
 	uint32_t upload_kbps;
+	bool upload_auto;
 	uint32_t delay_ms;
 	uint32_t max_children;
 	bool forge_relay;
@@ -61,7 +62,8 @@ static void rf_usage(FILE *f)
 		"  --http ADDR:PORT     player endpoint (default 127.0.0.1:8080; 'none' for no\n"
 		"                       endpoint); players open http://ADDR:PORT/STREAM-ID.ts\n"
 		"  -o, --output FILE    also write the stream to FILE ('-': stdout, for pipes)\n"
-		"  --upload-limit KBPS  upload offered to other viewers (default 5000 kbit/s;\n"
+		"  --upload-limit KBPS|auto  upload offered to other viewers (default auto:\n"
+		"                       up to %u kbit/s, less as the uplink is measured full;\n"
 		"                       0 relays nothing)\n"
 		"  --max-children N     children at most (default 64)\n"
 		"  --delay-ms MS        playback delay behind arrival (default %u)\n"
@@ -72,7 +74,7 @@ static void rf_usage(FILE *f)
 		"  --forge-relay        TESTING ONLY: relay chunks with a byte flipped, to\n"
 		"                       check that receivers reject and drop such a parent\n"
 		"  -v, --verbose        debug logging\n"
-		"  -h, --help           this text\n", RF_PEER_DELAY_MS);
+		"  -h, --help           this text\n", RF_PEER_UPLOAD_AUTO_KBPS, RF_PEER_DELAY_MS);
 }
 
 static int rf_parse_args(struct rf_peer_opts *o, int argc, char **argv)
@@ -100,8 +102,8 @@ static int rf_parse_args(struct rf_peer_opts *o, int argc, char **argv)
 	int c;
 
 	*o = (struct rf_peer_opts){ .http = "127.0.0.1:8080", .bind = "::",
-				    .upload_kbps = 5000, .delay_ms = RF_PEER_DELAY_MS, .max_children = 64,
-				    .status = -1 };
+				    .upload_kbps = RF_PEER_UPLOAD_AUTO_KBPS, .upload_auto = true,
+				    .delay_ms = RF_PEER_DELAY_MS, .max_children = 64, .status = -1 };
 	while ((c = getopt_long(argc, argv, "o:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case O_TOKEN:
@@ -115,7 +117,11 @@ static int rf_parse_args(struct rf_peer_opts *o, int argc, char **argv)
 			break;
 		case O_HTTP: o->http = optarg; break;
 		case 'o': o->output = optarg; break;
-		case O_UPLOAD: o->upload_kbps = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case O_UPLOAD:
+			o->upload_auto = strcmp(optarg, "auto") == 0;
+			if (!o->upload_auto)
+				o->upload_kbps = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
 		case O_CHILDREN: o->max_children = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case O_DELAY: o->delay_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case O_BIND: o->bind = optarg; break;
@@ -251,7 +257,8 @@ static void rf_write_json(const char *path, const struct rf_node *n, const struc
 		"{\"received\": %llu, \"verified\": %llu, \"bad_chunks\": %llu, \"played\": %llu, "
 		"\"skipped\": %llu, \"late\": %llu, \"repaired\": %llu, \"parent_switches\": %llu, "
 		"\"bytes_from_seed\": %llu, \"bytes_from_peers\": %llu, \"continuity\": %.6f, "
-		"\"startup_s\": %.3f, \"children\": %llu, \"relay_bytes\": %llu, \"player_bytes\": %llu}\n",
+		"\"startup_s\": %.3f, \"children\": %llu, \"relay_bytes\": %llu, \"player_bytes\": %llu, "
+		"\"upload_budget_kbps\": %u, \"uplink_kbps\": %u, \"shed\": %llu}\n",
 		(unsigned long long)s->received, (unsigned long long)s->verified,
 		(unsigned long long)s->bad_chunks, (unsigned long long)s->played,
 		(unsigned long long)s->skipped, (unsigned long long)s->late,
@@ -261,7 +268,8 @@ static void rf_write_json(const char *path, const struct rf_node *n, const struc
 		s->first_play_ms ? (s->first_play_ms - s->joined_ms) / 1e3 : -1.0,
 		(unsigned long long)(r ? r->sessions : 0),
 		(unsigned long long)rf_node_stats(n)->relay_bytes,
-		(unsigned long long)rf_player_bytes_out(pl));
+		(unsigned long long)rf_player_bytes_out(pl), rf_node_stats(n)->budget_kbps,
+		rf_node_stats(n)->uplink_kbps, (unsigned long long)(r ? r->shed : 0));
 	fclose(f);
 }
 
@@ -285,6 +293,7 @@ int main(int argc, char **argv)
 	cfg.peer.stream_id = o.stream_id;
 	randombytes_buf(&cfg.peer.peer_id, sizeof(cfg.peer.peer_id));
 	cfg.peer.upload_kbps = o.upload_kbps;
+	cfg.upload_auto = o.upload_auto;
 	cfg.peer.token = o.has_token ? o.token : NULL;
 	cfg.peer.delay_ms = o.delay_ms;
 	cfg.max_children = o.max_children;

@@ -16,6 +16,9 @@
 #define RF_NODE_BURST 32
 #define RF_NODE_DELAY_SLOTS 512
 #define RF_NODE_SOCKBUF (4 << 20)
+#define RF_NODE_SNDBUF_AUTO (64 << 10) /* small: a slow uplink pushes back soon */
+#define RF_NODE_METER_MS 1000
+#define RF_NODE_CALM_S 10     /* seconds without pushback before the budget grows */
 
 struct rf_delayed {
 	uint64_t due_ms;
@@ -34,6 +37,8 @@ struct rf_node {
 	bool relay_tried;
 	void *relay_mem;
 	struct rf_node_stats st;
+	uint64_t meter_ms, meter_bytes, meter_blocked; /* upload_auto */
+	unsigned calm_s;                 /* seconds since the uplink was last full */
 	uint32_t rnd;
 
 	/* the receive model's delay line: a FIFO (one delay for all) */
@@ -131,6 +136,37 @@ static void rf_node_relay_up(struct rf_node *n)
 	rf_seed_set_directory(n->relay, &seed, 1);
 }
 
+/* Once a second with upload_auto: the budget follows the uplink. */
+static void rf_node_meter(struct rf_node *n, uint64_t now, uint64_t committed_kbps)
+{
+	uint32_t ceiling = n->cfg.peer.upload_kbps;
+	uint64_t ms = now - n->meter_ms;
+
+	if (!n->meter_ms)
+		ms = 0; /* the first call starts the meter */
+	if (ms && ms < RF_NODE_METER_MS)
+		return;
+	if (ms && n->out.blocked != n->meter_blocked) {
+		uint64_t took = (n->out.bytes - n->meter_bytes) * 8 / ms; /* kbit/s */
+
+		n->st.uplink_kbps = (uint32_t)(took < ceiling ? took : ceiling);
+		n->st.budget_kbps = n->st.uplink_kbps * 9 / 10;
+		n->calm_s = 0;
+		rf_info("uplink full at %u kbit/s: relay budget %u kbit/s", n->st.uplink_kbps,
+			n->st.budget_kbps);
+	} else if (ms && ++n->calm_s >= RF_NODE_CALM_S && n->st.budget_kbps < ceiling &&
+		   committed_kbps * 5 >= n->st.budget_kbps * 4) {
+		uint32_t more = n->st.budget_kbps / 8 + 1;
+
+		n->st.budget_kbps = ceiling - n->st.budget_kbps > more ? n->st.budget_kbps + more
+									: ceiling;
+	}
+	rf_seed_set_max_egress(n->relay, (uint64_t)n->st.budget_kbps * 1000);
+	n->meter_ms = now;
+	n->meter_bytes = n->out.bytes;
+	n->meter_blocked = n->out.blocked;
+}
+
 /* ---- receiving ---- */
 
 static void rf_node_input(struct rf_node *n, uint64_t now, const struct rf_addr *src,
@@ -207,8 +243,13 @@ void rf_node_tick(struct rf_node *n, uint64_t now)
 	}
 	if (n->relay) {
 		const struct rf_seed_stats *rs = rf_seed_stats(n->relay);
+		uint32_t committed = (uint32_t)(rs->committed_bps / 1000);
 
-		rf_peer_set_relay(n->peer, (uint32_t)(rs->committed_bps / 1000), (unsigned)rs->sessions);
+		if (n->cfg.upload_auto)
+			rf_node_meter(n, now, committed);
+		/* what is not on offer: promised to children, or beyond the budget */
+		rf_peer_set_relay(n->peer, committed + (n->cfg.peer.upload_kbps - n->st.budget_kbps),
+				  (unsigned)rs->sessions);
 		rf_seed_timers(n->relay, now, &n->sout);
 		do {
 			count = rf_seed_pump(n->relay, now, rf_peer_store(n->peer),
@@ -230,14 +271,15 @@ static int rf_node_socket(struct rf_node *n)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	int buf = RF_NODE_SOCKBUF, zero = 0;
+	int buf = RF_NODE_SOCKBUF, sndbuf = n->cfg.upload_auto ? RF_NODE_SNDBUF_AUTO : buf;
+	int zero = 0;
 
 	n->fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (n->fd < 0)
 		return -errno;
 	setsockopt(n->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	setsockopt(n->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	setsockopt(n->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	setsockopt(n->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	if (bind(n->fd, (struct sockaddr *)&ss, rf_addr_to_sockaddr(&n->cfg.bind, &ss, true)) != 0 ||
 	    getsockname(n->fd, (struct sockaddr *)&ss, &sl) != 0)
 		return -errno;
@@ -258,6 +300,7 @@ int rf_node_open(struct rf_node **out, const struct rf_node_config *cfg)
 	n->cfg = *cfg;
 	if (!n->cfg.max_children)
 		n->cfg.max_children = 64;
+	n->st.budget_kbps = cfg->peer.upload_kbps;
 	n->rnd = cfg->rnd_seed ? cfg->rnd_seed : 1;
 	rc = rf_node_socket(n);
 	if (rc) {

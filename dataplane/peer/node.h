@@ -5,6 +5,14 @@
  * over the peer's own store, capped at the upload limit). rawflow-peer
  * runs one; rawflow-swarm runs hundreds in one process.
  *
+ * Upload budget, with upload_auto: the ceiling to start with, then what
+ * the uplink measurably takes. A socket that was full in a second (its
+ * send buffer is kept small, so a slow uplink pushes back within a fraction
+ * of a second) sets the budget to 9/10 of what it took in that second, and
+ * the relay sheds children down to it; after ten seconds of no pushback,
+ * a budget nearly used grows by an eighth a second, up to the ceiling. The
+ * seed hears of the budget through QUALITY (the upload not on offer).
+ *
  * For load tests a node can lose and delay what it receives (a simple
  * network model on the receive path).
  */
@@ -18,9 +26,13 @@
 #include "peer.h"
 #include "seed.h"
 
+#define RF_PEER_UPLOAD_AUTO_KBPS 20000 /* upload_auto's ceiling, as rawflow-peer's default */
+
 struct rf_node_config {
 	struct rf_addr bind;             /* local address (port 0: any) */
 	struct rf_peer_params peer;      /* seed, stream, upload, delay ... */
+	bool upload_auto;                /* peer.upload_kbps is a ceiling: the budget
+					  * follows what the uplink takes (below) */
 	uint32_t max_children;           /* relay sessions (default 64) */
 	double loss;                     /* share of received datagrams dropped */
 	uint32_t delay_ms;               /* added to every received datagram */
@@ -31,6 +43,8 @@ struct rf_node_config {
 struct rf_node_stats {
 	uint64_t rx_datagrams, rx_dropped_by_model;
 	uint64_t relay_bytes;            /* sent to children */
+	uint32_t budget_kbps;            /* the relay's upload budget now */
+	uint32_t uplink_kbps;            /* what the uplink took when last full (0: never) */
 };
 
 struct rf_node;
