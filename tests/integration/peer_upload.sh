@@ -35,13 +35,19 @@ done
 wait $RELAY
 check "the relay ran to its end" test $? -eq 0
 sleep 1
-check "the uplink pushed back and the relay measured it (under 3 Mbit/s)" python3 - "$WORK/relay.json" <<'PY'
+check "the uplink pushed back and the relay measured it (about 3 Mbit/s)" python3 - "$WORK/relay.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 print(f"# uplink {r['uplink_kbps']} kbit/s, budget {r['upload_budget_kbps']} kbit/s, shed {r['shed']}")
-sys.exit(0 if 1500 <= r['uplink_kbps'] <= 3300 and r['upload_budget_kbps'] <= 3000 else 1)
+sys.exit(0 if 1500 <= r['uplink_kbps'] <= 3300 else 1)
 PY
-check "the relay logged its measured budget" grep -q "uplink full at" "$WORK/relay.log"
+# the budget grows back after calm seconds, so it may end above the cut
+check "the relay cut its budget below the uplink's 3 Mbit/s" python3 - "$WORK/relay.log" <<'PY'
+import re, sys
+cuts = [int(x) for x in re.findall(r'relay budget (\d+) kbit/s', open(sys.argv[1]).read())]
+print(f"# budgets set: {cuts}")
+sys.exit(0 if cuts and min(cuts) < 3000 else 1)
+PY
 check "the relay shed what its budget could not carry" python3 -c "import json,sys; sys.exit(json.load(open('$WORK/relay.json'))['shed'] < 1)"
 check "the children played on (the seed took the shed substreams)" python3 - "$WORK"/child1.json "$WORK"/child2.json <<'PY'
 import json, sys
