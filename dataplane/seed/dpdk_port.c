@@ -17,6 +17,15 @@
 #define RF_MBUFS_PER_QUEUE (RF_DPDK_RXD + RF_DPDK_TXD + 4096)
 #define RF_HDR_ROOM (RTE_PKTMBUF_HEADROOM + 128)
 
+/* Does the port take chained mbufs? MULTI_SEGS says so; net_null does
+ * not say it, but its TX only counts and frees what it is given, and
+ * rte_pktmbuf_free() frees a chain whole. */
+static bool rf_port_chains(const struct rte_eth_dev_info *info)
+{
+	return (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) ||
+	       strcmp(info->driver_name, "net_null") == 0;
+}
+
 int rf_dpdk_port_probe(uint16_t port_id, unsigned want_queues,
 		       enum rf_dpdk_tx_mode mode, struct rf_dpdk_port *p)
 {
@@ -39,8 +48,7 @@ int rf_dpdk_port_probe(uint16_t port_id, unsigned want_queues,
 	if (q > 1 && !(info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP)))
 		q = 1;
 	p->nb_queues = (uint16_t)RTE_MAX(q, 1u);
-	p->zerocopy = mode != RF_DPDK_TX_COPY &&
-		      (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+	p->zerocopy = mode != RF_DPDK_TX_COPY && rf_port_chains(&info);
 	if (mode == RF_DPDK_TX_ZEROCOPY && !p->zerocopy) {
 		rf_err("port %u (%s): no MULTI_SEGS TX offload, so no zero-copy TX", port_id,
 		       p->driver);
@@ -81,7 +89,7 @@ int rf_dpdk_port_start(struct rf_dpdk_port *p, struct rte_mempool *rx_pool,
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
 	}
 	if (p->zerocopy)
-		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+		conf.txmode.offloads |= info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	/* where the NIC checks UDP checksums the worker need not */
 	conf.rxmode.offloads = info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
 	rc = rte_eth_dev_configure(p->id, p->nb_queues, p->nb_queues, &conf);
@@ -136,13 +144,13 @@ void rf_dpdk_port_stop(struct rf_dpdk_port *p)
 }
 
 static struct rte_mempool *rf_pool(const char *what, int socket, unsigned n,
-				   uint16_t room)
+				   unsigned cache, uint16_t room)
 {
 	char name[RTE_MEMPOOL_NAMESIZE];
 	struct rte_mempool *mp;
 
 	snprintf(name, sizeof(name), "rf_%s_%d", what, socket);
-	mp = rte_pktmbuf_pool_create(name, n, RF_POOL_CACHE, 0, room, socket);
+	mp = rte_pktmbuf_pool_create(name, n, cache, 0, room, socket);
 	if (!mp)
 		rf_err("cannot create the %u-mbuf %s pool on socket %d: %s", n, what, socket,
 		       rte_strerror(rte_errno));
@@ -154,15 +162,19 @@ int rf_dpdk_pools_create(int socket, unsigned queues, bool chains,
 {
 	/* 2^n - 1 is the mempool's best size */
 	unsigned n = rte_align32pow2(RTE_MAX(queues, 2u) * RF_MBUFS_PER_QUEUE) - 1;
+	/* a payload mbuf serves one chunk for every peer: a worker holds one
+	 * per recent chunk, plus what it took a burst at a time */
+	unsigned n_ext = rte_align32pow2(RTE_MAX(queues, 2u) *
+					 (RF_DPDK_CSUM_SLOTS + 2 * RF_DPDK_BURST)) - 1;
 
 	memset(pools, 0, sizeof(*pools));
-	pools->pkt = rf_pool("pkt", socket, n, RTE_MBUF_DEFAULT_BUF_SIZE);
+	pools->pkt = rf_pool("pkt", socket, n, RF_POOL_CACHE, RTE_MBUF_DEFAULT_BUF_SIZE);
 	if (!pools->pkt)
 		return -ENOMEM;
 	if (!chains)
 		return 0;
-	pools->hdr = rf_pool("hdr", socket, n, RF_HDR_ROOM);
-	pools->ext = rf_pool("ext", socket, n, 0);
+	pools->hdr = rf_pool("hdr", socket, n, RF_POOL_CACHE, RF_HDR_ROOM);
+	pools->ext = rf_pool("ext", socket, n_ext, RF_DPDK_BURST, 0);
 	if (!pools->hdr || !pools->ext) {
 		rf_dpdk_pools_free(pools);
 		return -ENOMEM;

@@ -145,8 +145,12 @@ int rf_dpdk_tx_init(struct rf_dpdk_tx *x, uint32_t neighbours, int socket,
 	return 0;
 }
 
+static void rf_payload_release(struct rf_dpdk_csum *e);
+
 void rf_dpdk_tx_free(struct rf_dpdk_tx *x)
 {
+	for (unsigned i = 0; i < RF_DPDK_CSUM_SLOTS; i++)
+		rf_payload_release(&x->csum[i]);
 	for (unsigned i = 0; i < x->nq; i++)
 		for (unsigned p = 0; p < RF_DPDK_POOLS; p++)
 			rte_pktmbuf_free_bulk(x->q[i].stash[p], x->q[i].nstash[p]);
@@ -352,8 +356,9 @@ static inline bool rf_can_send(const struct rf_dpdk_self *self, uint8_t family)
 	return family == RF_AF_INET ? self->has_ip4 : self->has_ip6;
 }
 
-/* The chunk's DATA header (flags 0) and its sum with the payload's. */
-static inline const struct rf_dpdk_csum *rf_chunk_sums(struct rf_dpdk_tx *x,
+/* The chunk's DATA header (flags 0) and its sum with the payload's; NULL
+ * when the store rewrote the slot while it was summed. */
+static inline struct rf_dpdk_csum *rf_chunk_sums(struct rf_dpdk_tx *x,
 						       const struct rf_dpdk_stream *st,
 						       const struct rf_seed_tx *t)
 {
@@ -361,11 +366,16 @@ static inline const struct rf_dpdk_csum *rf_chunk_sums(struct rf_dpdk_tx *x,
 	const struct rf_chunk *c = t->chunk;
 
 	if (unlikely(e->chunk != c || e->seq != t->seq)) {
+		rf_payload_release(e);
 		e->chunk = c;
 		e->seq = t->seq;
 		rf_data_hdr_write(e->hdr, st->stream_id, 0, t->seq, t->substream, c->len);
 		e->sum = rf_csum_fold((uint32_t)rte_raw_cksum(e->hdr, RF_DATA_HDR_LEN) +
 				      rte_raw_cksum(c->payload, c->len));
+		if (unlikely(!rf_chunk_store_still_valid(st->store, c, t->seq))) {
+			e->chunk = NULL;
+			return NULL;
+		}
 	}
 	return e;
 }
@@ -388,6 +398,53 @@ static inline struct rte_mbuf *rf_mbuf(struct rf_dpdk_tx *x, struct rf_dpdk_txq 
 		q->nstash[p] = RF_DPDK_BURST;
 	}
 	return q->stash[p][--q->nstash[p]];
+}
+
+/* References on a payload mbuf are taken this many at a time: a frame
+ * then costs no atomic here, only the one the PMD's free makes. */
+#define RF_PAYLOAD_CREDIT 1024
+
+/* Give back the references e still holds: its credit and its own. The
+ * mbuf goes back to its pool once the last frame using it is freed. */
+static void rf_payload_release(struct rf_dpdk_csum *e)
+{
+	if (!e->payload)
+		return;
+	if (e->credit)
+		rte_mbuf_refcnt_update(e->payload, (int16_t)-e->credit);
+	rte_pktmbuf_free_seg(e->payload);
+	e->payload = NULL;
+	e->credit = 0;
+}
+
+/* One reference on the chunk's payload mbuf, made on first use: the
+ * same segment goes behind every peer's header (a chain may share a
+ * segment that is never written: DPDK's ipv4_multicast does it too).
+ * NULL when the payload has no IOVA (or no mbuf): it is copied. */
+static inline struct rte_mbuf *rf_payload_ref(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q,
+					      struct rf_dpdk_csum *e,
+					      const struct rf_dpdk_stream *st)
+{
+	const struct rf_chunk *c = e->chunk;
+
+	if (unlikely(e->credit == 0)) {
+		if (!e->payload) {
+			rte_iova_t iova = rf_payload_iova(st, c->payload, c->len);
+			struct rte_mbuf *m;
+
+			if (iova == RTE_BAD_IOVA || !(m = rf_mbuf(x, q, RF_DPDK_POOL_EXT)))
+				return NULL;
+			rte_pktmbuf_attach_extbuf(m, (void *)(uintptr_t)c->payload, iova,
+						  c->len, &x->shinfo);
+			m->data_len = c->len;
+			m->pkt_len = c->len;
+			e->payload = m;
+		}
+		rte_mbuf_refcnt_update(e->payload, RF_PAYLOAD_CREDIT);
+		e->credit = RF_PAYLOAD_CREDIT;
+	}
+	e->credit--;
+	return e->payload;
 }
 
 /* Room so that a copied payload lands cache-line aligned. */
@@ -434,26 +491,24 @@ static struct rte_mbuf *rf_build_data(struct rf_dpdk_tx *x, struct rf_dpdk_txq *
 				      const struct rf_seed_tx *t)
 {
 	const struct rf_chunk *c = t->chunk;
-	const struct rf_dpdk_csum *e = rf_chunk_sums(x, st, t);
+	struct rf_dpdk_csum *e = rf_chunk_sums(x, st, t);
 	uint16_t len = c->len;
 	unsigned hl = rf_l2l3_len(t->dst->family);
-	rte_iova_t iova = q->zerocopy ? rf_payload_iova(st, c->payload, len) : RTE_BAD_IOVA;
-	/* the flags byte (offset 4, even) as the 16-bit word it adds */
-	uint32_t sum = e->sum + rte_cpu_to_be_16((uint16_t)(t->flags << 8));
 	struct rte_mbuf *m, *ext = NULL;
+	uint32_t sum;
 	uint8_t *p;
 
-	if (iova != RTE_BAD_IOVA) {
-		m = rf_mbuf(x, q, RF_DPDK_POOL_HDR);
-		ext = m ? rf_mbuf(x, q, RF_DPDK_POOL_EXT) : NULL;
-		if (unlikely(!ext)) {
-			rte_pktmbuf_free(m);
-			return NULL;
-		}
-	} else {
-		m = rf_mbuf(x, q, RF_DPDK_POOL_PKT);
-		if (unlikely(!m))
-			return NULL;
+	if (unlikely(!e))
+		goto stale;
+	/* the flags byte (offset 4, even) as the 16-bit word it adds */
+	sum = e->sum + rte_cpu_to_be_16((uint16_t)(t->flags << 8));
+	if (q->zerocopy)
+		ext = rf_payload_ref(x, q, e, st);
+	m = rf_mbuf(x, q, ext ? RF_DPDK_POOL_HDR : RF_DPDK_POOL_PKT);
+	if (unlikely(!m)) {
+		if (ext)
+			e->credit++;       /* the reference goes back unused */
+		return NULL;
 	}
 	if (!ext)
 		rf_align_payload(m, hl + RF_DATA_HDR_LEN);
@@ -463,10 +518,6 @@ static struct rte_mbuf *rf_build_data(struct rf_dpdk_tx *x, struct rf_dpdk_txq *
 	rf_l2l3_write(p, q, mac, t->dst, (uint16_t)(RF_DATA_HDR_LEN + len), sum);
 	m->data_len = (uint16_t)(hl + RF_DATA_HDR_LEN);
 	if (ext) {
-		rte_pktmbuf_attach_extbuf(ext, (void *)(uintptr_t)c->payload, iova, len,
-					  &x->shinfo);
-		ext->data_len = len;
-		ext->pkt_len = len;
 		m->next = ext;
 		m->nb_segs = 2;
 	} else {
@@ -474,14 +525,17 @@ static struct rte_mbuf *rf_build_data(struct rf_dpdk_tx *x, struct rf_dpdk_txq *
 		m->data_len = (uint16_t)(m->data_len + len);
 	}
 	m->pkt_len = (uint32_t)(hl + RF_DATA_HDR_LEN + len);
-	/* a copy must be rechecked after it is made; a reference is safe
-	 * while the window is far longer than a frame stays in a TX ring */
-	if (unlikely(!rf_chunk_store_still_valid(st->store, c, t->seq))) {
+	/* a copy must be rechecked after it is made; a reference was checked
+	 * with the chunk's sum, and stays good while the window is far longer
+	 * than a frame stays in a TX ring */
+	if (!ext && unlikely(!rf_chunk_store_still_valid(st->store, c, t->seq))) {
 		rte_pktmbuf_free(m);
-		x->stats->dpdk_drops[RF_DPDK_DROP_STALE]++;
-		return NULL;
+		goto stale;
 	}
 	return m;
+stale:
+	x->stats->dpdk_drops[RF_DPDK_DROP_STALE]++;
+	return NULL;
 }
 
 /* ---- Queues ---- */

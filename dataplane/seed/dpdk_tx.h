@@ -7,9 +7,10 @@
  *
  * Two ways to send a chunk, chosen per port:
  *   zero-copy: a header mbuf (Ethernet + IP + UDP + the 28-byte DATA
- *              header) chained to an mbuf that points into the chunk store
- *              (rte_pktmbuf_attach_extbuf): one chunk goes to N peers and
- *              its payload is never copied. Needs RTE_ETH_TX_OFFLOAD_MULTI_SEGS.
+ *              header) chained to one mbuf that points into the chunk store
+ *              (rte_pktmbuf_attach_extbuf) and is shared, one reference
+ *              each, by the frames of every peer the chunk goes to: its
+ *              payload is never copied. Needs a port that takes chains.
  *   copy:      one single-segment mbuf per datagram, payload copied in.
  * The UDP checksum is always filled in (IPv6 needs it), from the payload's
  * sum computed once per chunk, not once per peer.
@@ -98,11 +99,14 @@ struct rf_dpdk_txq {
 
 struct rf_dpdk_neigh;
 
-/* A recent chunk's DATA header (flags 0) and the sum of that header and
- * the payload: computed once per chunk, reused for every peer. */
+/* A recent chunk as every peer's frame shares it: its DATA header (flags
+ * 0), the sum of that header and the payload, and (zero-copy) the payload
+ * mbuf with the references this lcore holds on it. */
 struct rf_dpdk_csum {
 	const struct rf_chunk *chunk;
 	uint64_t seq;
+	struct rte_mbuf *payload;          /* NULL until a zero-copy frame needs it */
+	uint16_t credit;                   /* references taken, not yet handed out */
 	uint16_t sum;
 	uint8_t hdr[RF_DATA_HDR_LEN];
 } __rte_aligned(64);
