@@ -26,6 +26,17 @@ static bool rf_port_chains(const struct rte_eth_dev_info *info)
 	       strcmp(info->driver_name, "net_null") == 0;
 }
 
+/* Does something keep each peer's datagrams on one RX queue? The NIC's
+ * RSS; or, for the PMDs over kernel sockets, the kernel: af_xdp's queues
+ * are the NIC's own, which its RSS (or a veth's sender's queue) fills, and
+ * af_packet spreads flows over its sockets by their hash (fanout). */
+static bool rf_port_shards(const struct rte_eth_dev_info *info)
+{
+	return (info->flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP)) ||
+	       strcmp(info->driver_name, "net_af_xdp") == 0 ||
+	       strcmp(info->driver_name, "net_af_packet") == 0;
+}
+
 int rf_dpdk_port_probe(uint16_t port_id, unsigned want_queues,
 		       enum rf_dpdk_tx_mode mode, struct rf_dpdk_port *p)
 {
@@ -44,8 +55,8 @@ int rf_dpdk_port_probe(uint16_t port_id, unsigned want_queues,
 	if (p->socket < 0)
 		p->socket = (int)rte_socket_id();
 	q = RTE_MIN(want_queues, (unsigned)RTE_MIN(info.max_rx_queues, info.max_tx_queues));
-	/* more than one queue is only useful if the NIC shards by RSS */
-	if (q > 1 && !(info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP)))
+	/* more than one queue is only useful if something shards peers */
+	if (q > 1 && !rf_port_shards(&info))
 		q = 1;
 	p->nb_queues = (uint16_t)RTE_MAX(q, 1u);
 	p->zerocopy = mode != RF_DPDK_TX_COPY && rf_port_chains(&info);

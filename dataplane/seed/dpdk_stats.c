@@ -137,6 +137,37 @@ static uint64_t rf_drops_total(const struct rf_lcore_stats *c)
 	return n;
 }
 
+static uint64_t rf_lcore_sessions(const struct rf_lcore_stats *c)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < RF_SERVE_STREAMS_MAX; i++)
+		n += c->seed[i].sessions;
+	return n;
+}
+
+void rf_dpdk_lcores_json(FILE *out)
+{
+	bool first = true;
+	unsigned lc;
+
+	fprintf(out, "[");
+	RTE_LCORE_FOREACH(lc) {
+		const struct rf_lcore_stats *c = &rf_lcore_stats[lc];
+
+		if (!c->active)
+			continue;
+		fprintf(out, "%s{\"lcore\": %u, \"queues\": %u, \"sessions\": %llu, "
+			"\"rx_packets\": %llu, \"tx_packets\": %llu, \"drops\": %llu}",
+			first ? "" : ", ", lc, c->queues,
+			(unsigned long long)rf_lcore_sessions(c),
+			(unsigned long long)c->rx_packets, (unsigned long long)c->tx_packets,
+			(unsigned long long)rf_drops_total(c));
+		first = false;
+	}
+	fprintf(out, "]");
+}
+
 static int rf_tel_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	unsigned lc;
@@ -146,7 +177,7 @@ static int rf_tel_lcores(const char *cmd, const char *params, struct rte_tel_dat
 	RTE_LCORE_FOREACH(lc) {
 		const struct rf_lcore_stats *c = &rf_lcore_stats[lc];
 		struct rte_tel_data *e;
-		uint64_t sessions = 0;
+		uint64_t sessions = rf_lcore_sessions(c);
 		char name[16];
 
 		if (!c->active)
@@ -154,8 +185,6 @@ static int rf_tel_lcores(const char *cmd, const char *params, struct rte_tel_dat
 		e = rte_tel_data_alloc();
 		if (!e)
 			return -ENOMEM;
-		for (unsigned i = 0; i < RF_SERVE_STREAMS_MAX; i++)
-			sessions += c->seed[i].sessions;
 		rte_tel_data_start_dict(e);
 		rte_tel_data_add_dict_u64(e, "queues", c->queues);
 		rte_tel_data_add_dict_u64(e, "rx_packets", c->rx_packets);

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <rte_common.h>
 
@@ -67,6 +68,10 @@ void rf_dpdk_stats_sum(struct rf_lcore_stats *l, struct rf_seed_stats *s,
 
 /* One stream's seed-core counters summed over the active lcores. */
 void rf_dpdk_stream_sum(unsigned stream, struct rf_seed_stats *s);
+
+/* The active lcores' own counters as a JSON array (the control socket's
+ * stats): lcore, queues, sessions, packets, drops. */
+void rf_dpdk_lcores_json(FILE *out);
 
 /* The /rawflow/stats, /rawflow/lcores and /rawflow/sessions telemetry
  * commands; ids are the stream ids in hex that sessions are named by. */

@@ -833,7 +833,9 @@ static void rf_dpdk_ctl_stats(void *ctx, FILE *out)
 	for (int r = 0; r < RF_DPDK_DROP_MAX; r++)
 		fprintf(out, ", \"%s\": %llu", rf_dpdk_drop_name(r),
 			(unsigned long long)l.dpdk_drops[r]);
-	fprintf(out, "}, \"streams\": [");
+	fprintf(out, "}, \"lcores\": ");
+	rf_dpdk_lcores_json(out);
+	fprintf(out, ", \"streams\": [");
 	for (unsigned i = 0; i < d->cfg->nstreams; i++) {
 		rf_dpdk_stream_sum(i, &s);
 		rf_control_stream_json(out, i == 0, d->ids[i], &s);

@@ -8,8 +8,9 @@
 # the group signatures and writes the stream: byte-identical to the
 # source. Then garbage is counted by reason, DPDK telemetry and the control
 # socket show it, a deny list ends a session, and SIGTERM drains (the probe
-# is redirected) before the seed exits 0. Last,
-# the zero-copy TX path on net_af_packet, which takes chained mbufs.
+# is redirected) before the seed exits 0. Last, the zero-copy TX path on
+# net_af_packet, which takes chained mbufs, with two queue pairs sharded by
+# the kernel's flow hash over two worker lcores.
 . "$(dirname "$0")/lib.sh"
 
 PROBE=$RF_BUILD_DIR/tools/probe/rawflow-probe
@@ -177,22 +178,42 @@ wait $P3
 check "the probe was told to go elsewhere (draining)" grep -q "draining" "$WORK/probe-drain.log"
 check "the drain is logged" grep -q "drained" "$WORK/seed.log"
 
-# zero-copy: net_af_packet takes chained mbufs, so DATA leaves as a header
-# mbuf chained to the chunk in the store. af_packet only listens beside
-# the kernel, which must not answer for the seed's address: take it away.
+# zero-copy and two workers: net_af_packet takes chained mbufs, so DATA
+# leaves as a header mbuf chained to the chunk in the store; with two queue
+# pairs the kernel spreads flows over its two sockets by hash (fanout), one
+# per worker lcore (1 and 2, on the machine's two CPUs). af_packet only
+# listens beside the kernel, which must not answer for the seed's address:
+# take it away.
 ip -n $NS-a addr flush dev va
 ip netns exec $NS-a "$SEED" --source "file://$WORK/src.ts" --loop --key "$WORK/stream.key" \
 	--backend dpdk --port-ip 198.18.0.1 --max-sessions 1000 --stats-interval 0 \
-	-- --vdev net_af_packet0,iface=va -l 0,1 --in-memory --no-pci --file-prefix $PREFIX \
-	2>"$WORK/seed-zc.log" &
+	--control "$WORK/seed-zc.sock" -- --vdev net_af_packet0,iface=va,qpairs=2 \
+	--lcores 0@0,1@0,2@1 --in-memory --no-pci --file-prefix $PREFIX 2>"$WORK/seed-zc.log" &
 SEED_PID=$!
 at_exit "kill -9 $SEED_PID"
 wait_for 15 grep -q "serving on" "$WORK/seed-zc.log"
 check "net_af_packet: the port sends by reference (zero-copy TX)" \
-	grep -q "net_af_packet.*zero-copy TX" "$WORK/seed-zc.log"
+	grep -q "net_af_packet.*2 queue(s), zero-copy TX" "$WORK/seed-zc.log"
+check "two workers, one queue pair each" grep -q "serving on 2 worker(s)" "$WORK/seed-zc.log"
 ip netns exec $NS-b "$PROBE" "rawflow://198.18.0.1:4433/$ID" --from oldest --seconds 5 \
-	--out "$WORK/zc.ts" 2>"$WORK/probe-zc.log"
-check "zero-copy: every chunk verified" test $? -eq 0
+	--out "$WORK/zc.ts" 2>"$WORK/probe-zc.log" &
+PIDS=$!
+# more peers, each its own flow: with 16, all on one worker is a 1-in-32768 chance
+for i in $(seq 15); do
+	ip netns exec $NS-b "$PROBE" "rawflow://198.18.0.1:4433/$ID" --from live --seconds 5 \
+		2>"$WORK/probe-rss$i.log" &
+	PIDS="$PIDS $!"
+done
+sleep 3
+"$CTL" control "$WORK/seed-zc.sock" stats > "$WORK/ctl-zc.json"
+diag "$(python3 -c "import json; print(json.load(open('$WORK/ctl-zc.json'))['lcores'])")"
+check "RSS: both workers hold sessions, 16 in all" python3 -c "
+import json, sys
+l = json.load(open('$WORK/ctl-zc.json'))['lcores']
+sys.exit(not (len(l) == 2 and all(x['sessions'] > 0 for x in l) and sum(x['sessions'] for x in l) == 16))"
+FAILS=0
+for p in $PIDS; do wait $p || FAILS=$((FAILS + 1)); done
+check "zero-copy, two workers: every probe verified every chunk" test $FAILS -eq 0
 check "zero-copy: byte-identical to the source from its first byte" \
 	contiguous "$WORK/src.ts" "$WORK/zc.ts" 1000000 0
 kill -TERM $SEED_PID
