@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "clock.h"
 #include "log.h"
 #include "node.h"
@@ -98,6 +99,7 @@ static int rf_parse_args(struct rf_peer_opts *o, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	const char *P = "rawflow-peer";
 	size_t n;
 	int c;
 
@@ -105,6 +107,9 @@ static int rf_parse_args(struct rf_peer_opts *o, int argc, char **argv)
 				    .upload_kbps = RF_PEER_UPLOAD_AUTO_KBPS, .upload_auto = true,
 				    .delay_ms = RF_PEER_DELAY_MS, .max_children = 64, .status = -1 };
 	while ((c = getopt_long(argc, argv, "o:vh", opts, NULL)) != -1) {
+		unsigned u = 0;
+		int rc = 0;
+
 		switch (c) {
 		case O_TOKEN:
 			if (sodium_hex2bin(o->token, sizeof(o->token), optarg, strlen(optarg), NULL,
@@ -119,13 +124,20 @@ static int rf_parse_args(struct rf_peer_opts *o, int argc, char **argv)
 		case 'o': o->output = optarg; break;
 		case O_UPLOAD:
 			o->upload_auto = strcmp(optarg, "auto") == 0;
-			if (!o->upload_auto)
-				o->upload_kbps = (uint32_t)strtoul(optarg, NULL, 10);
+			if (!o->upload_auto && !(rc = rf_cli_uint(P, "--upload-limit (kbit/s, or auto)",
+								   optarg, 0, 100000000, &u)))
+				o->upload_kbps = u;
 			break;
-		case O_CHILDREN: o->max_children = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case O_DELAY: o->delay_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case O_CHILDREN:
+			if (!(rc = rf_cli_uint(P, "--max-children", optarg, 0, 4096, &u)))
+				o->max_children = u;
+			break;
+		case O_DELAY:
+			if (!(rc = rf_cli_uint(P, "--delay-ms", optarg, 100, 60000, &u)))
+				o->delay_ms = u;
+			break;
 		case O_BIND: o->bind = optarg; break;
-		case O_SECONDS: o->seconds = atof(optarg); break;
+		case O_SECONDS: rc = rf_cli_seconds(P, "--seconds", optarg, &o->seconds); break;
 		case O_STATUS: o->status = 1; break;
 		case O_NO_STATUS: o->status = 0; break;
 		case O_JSON: o->stats_json = optarg; break;
@@ -134,16 +146,14 @@ static int rf_parse_args(struct rf_peer_opts *o, int argc, char **argv)
 		case 'h': rf_usage(stdout); exit(0);
 		default: return -EINVAL;
 		}
+		if (rc)
+			return rc;
 	}
 	if (optind != argc - 1 || rf_stream_url_parse(argv[optind], &o->seed, &o->stream_id) != 0) {
 		fprintf(stderr, "rawflow-peer: give one URL rawflow://HOST[:PORT]/STREAM-ID, the 16-hex-digit stream id the seed prints (see --help)\n");
 		return -EINVAL;
 	}
 	snprintf(o->stream_hex, sizeof(o->stream_hex), "%016llx", (unsigned long long)o->stream_id);
-	if (o->delay_ms < 100 || o->delay_ms > 60000 || o->seconds < 0) {
-		fprintf(stderr, "rawflow-peer: --delay-ms is 100..60000, --seconds >= 0\n");
-		return -EINVAL;
-	}
 	return 0;
 }
 

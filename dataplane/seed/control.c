@@ -49,13 +49,16 @@ void rf_control_stream_json(FILE *out, bool first, const char *stream_id,
 	fprintf(out, "%s{\"stream_id\": \"%s\", \"sessions\": %llu, \"joins\": %llu, "
 		"\"tx_packets\": %llu, \"tx_bytes\": %llu, \"rx_packets\": %llu, "
 		"\"redirects\": %llu, \"timeouts\": %llu, \"repairs_sent\": %llu, "
-		"\"committed_bps\": %llu, \"denied\": %llu, \"drops\": {",
+		"\"committed_bps\": %llu, \"denied\": %llu, \"unvalidated_rx_bytes\": %llu, "
+		"\"unvalidated_tx_bytes\": %llu, \"drops\": {",
 		first ? "" : ", ", stream_id, (unsigned long long)s->sessions,
 		(unsigned long long)s->joins, (unsigned long long)s->tx_packets,
 		(unsigned long long)s->tx_bytes, (unsigned long long)s->rx_packets,
 		(unsigned long long)s->redirects, (unsigned long long)s->timeouts,
 		(unsigned long long)s->repairs_sent, (unsigned long long)s->committed_bps,
-		(unsigned long long)s->drops[RF_DROP_DENIED]);
+		(unsigned long long)s->drops[RF_DROP_DENIED],
+		(unsigned long long)s->unvalidated_rx_bytes,
+		(unsigned long long)s->unvalidated_tx_bytes);
 	for (int d = RF_DROP_NONE + 1; d < RF_DROP_MAX; d++)
 		fprintf(out, "%s\"%s\": %llu", d > 1 ? ", " : "", rf_drop_name(d),
 			(unsigned long long)s->drops[d]);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "chunker.h"
+#include "cli.h"
 #include "log.h"
 #include "options.h"
 #include "seed.h"
@@ -66,58 +67,7 @@ static void rf_usage(FILE *out)
 		RF_SEED_PORT);
 }
 
-static int rf_opt_uint(const char *opt, const char *v, unsigned min, unsigned max,
-		       unsigned *out)
-{
-	char *end;
-	unsigned long n;
-
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (errno || *end || !*v || n < min || n > max) {
-		fprintf(stderr, "rawflow-seed: %s wants a whole number from %u to %u, got '%s'\n",
-			opt, min, max, v);
-		return -EINVAL;
-	}
-	*out = (unsigned)n;
-	return 0;
-}
-
-static int rf_opt_seconds(const char *opt, const char *v, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(v, &end);
-	if (errno || *end || !*v || *out < 0) {
-		fprintf(stderr, "rawflow-seed: %s wants seconds (>= 0), got '%s'\n", opt, v);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* "500M", "10G", "2500000": bits per second. */
-static int rf_opt_rate(const char *opt, const char *v, uint64_t *out)
-{
-	char *end;
-	double n;
-
-	errno = 0;
-	n = strtod(v, &end);
-	if (*end == 'k' || *end == 'K')
-		n *= 1e3, end++;
-	else if (*end == 'M' || *end == 'm')
-		n *= 1e6, end++;
-	else if (*end == 'G' || *end == 'g')
-		n *= 1e9, end++;
-	if (errno || *end || end == v || n < 0 || n > 1e13) {
-		fprintf(stderr, "rawflow-seed: %s wants a rate in bit/s such as 800M or 10G, got '%s'\n",
-			opt, v);
-		return -EINVAL;
-	}
-	*out = (uint64_t)n;
-	return 0;
-}
+#define P "rawflow-seed"
 
 static int rf_opt_check(const struct rf_seed_opts *o)
 {
@@ -202,29 +152,29 @@ int rf_seed_parse_args(int argc, char **argv, struct rf_seed_opts *o)
 			else
 				o->keys[o->nkeys++] = optarg;
 			break;
-		case 'w': rc = rf_opt_uint("--window-seconds", optarg, 1, 3600, &o->window_s); break;
-		case O_STORE_MAX: rc = rf_opt_uint("--store-max-mb", optarg, 1, 1 << 20, &o->store_max_mb); break;
-		case O_PPC: rc = rf_opt_uint("--packets-per-chunk", optarg, 1, RF_CHUNK_MAX / RF_TS_PACKET, &o->packets_per_chunk); break;
-		case O_CHUNK_BYTES: rc = rf_opt_uint("--chunk-bytes", optarg, 1, RF_CHUNK_MAX, &o->chunk_bytes); break;
-		case O_STALL: rc = rf_opt_uint("--stall-ms", optarg, 100, 600000, &o->stall_ms); break;
+		case 'w': rc = rf_cli_uint(P, "--window-seconds", optarg, 1, 3600, &o->window_s); break;
+		case O_STORE_MAX: rc = rf_cli_uint(P, "--store-max-mb", optarg, 1, 1 << 20, &o->store_max_mb); break;
+		case O_PPC: rc = rf_cli_uint(P, "--packets-per-chunk", optarg, 1, RF_CHUNK_MAX / RF_TS_PACKET, &o->packets_per_chunk); break;
+		case O_CHUNK_BYTES: rc = rf_cli_uint(P, "--chunk-bytes", optarg, 1, RF_CHUNK_MAX, &o->chunk_bytes); break;
+		case O_STALL: rc = rf_cli_uint(P, "--stall-ms", optarg, 100, 600000, &o->stall_ms); break;
 		case O_LOOP: o->loop = true; break;
 		case O_BACKEND: o->backend = optarg; break;
 		case O_NO_SERVE: o->serve = false; break;
-		case 'p': rc = rf_opt_uint("--port", optarg, 1, 65535, &o->port); break;
+		case 'p': rc = rf_cli_uint(P, "--port", optarg, 1, 65535, &o->port); break;
 		case O_BIND: o->bind_addr = optarg; break;
 		case O_PORT_IP: o->port_ip4 = optarg; break;
 		case O_PORT_IP6: o->port_ip6 = optarg; break;
-		case O_WORKERS: rc = rf_opt_uint("--workers", optarg, 1, 128, &o->workers); break;
-		case O_MAX_SESSIONS: rc = rf_opt_uint("--max-sessions", optarg, 1, RF_SEED_SESSIONS_MAX, &o->max_sessions); break;
-		case O_MAX_EGRESS: rc = rf_opt_rate("--max-egress", optarg, &o->max_egress_bps); break;
-		case O_SUBSTREAMS: rc = rf_opt_uint("--substreams", optarg, 1, RF_SUBSTREAMS_MAX, &o->substreams); break;
-		case O_GROUP: rc = rf_opt_uint("--group-size", optarg, 1, RF_GROUP_MAX, &o->group_size); break;
+		case O_WORKERS: rc = rf_cli_uint(P, "--workers", optarg, 1, 128, &o->workers); break;
+		case O_MAX_SESSIONS: rc = rf_cli_uint(P, "--max-sessions", optarg, 1, RF_SEED_SESSIONS_MAX, &o->max_sessions); break;
+		case O_MAX_EGRESS: rc = rf_cli_rate(P, "--max-egress", optarg, &o->max_egress_bps); break;
+		case O_SUBSTREAMS: rc = rf_cli_uint(P, "--substreams", optarg, 1, RF_SUBSTREAMS_MAX, &o->substreams); break;
+		case O_GROUP: rc = rf_cli_uint(P, "--group-size", optarg, 1, RF_GROUP_MAX, &o->group_size); break;
 		case O_TOKENS: o->token_keys = optarg; break;
 		case O_CONTROL: o->control = optarg; break;
 		case O_RECORD: o->record_dir = optarg; break;
-		case O_INTERVAL: rc = rf_opt_seconds("--stats-interval", optarg, &o->stats_interval_s); break;
+		case O_INTERVAL: rc = rf_cli_seconds(P, "--stats-interval", optarg, &o->stats_interval_s); break;
 		case O_JSON: o->stats_json = optarg; break;
-		case O_DURATION: rc = rf_opt_seconds("--duration", optarg, &o->duration_s); break;
+		case O_DURATION: rc = rf_cli_seconds(P, "--duration", optarg, &o->duration_s); break;
 		case 'v': rf_log_set_level(RF_LOG_DEBUG); break;
 		case 'h': rf_usage(stdout); return 1;
 		default: return -EINVAL;

@@ -6,6 +6,7 @@
  * and the Content-Type; anything else is refused.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +57,13 @@ static size_t rf_http_header(char *line, size_t size, size_t n, void *ctx)
 		hs->metaint = 0;
 		hs->content_type[0] = '\0';
 	} else if (len > 12 && strncasecmp(line, "icy-metaint:", 12) == 0) {
-		hs->metaint = strtol(line + 12, NULL, 10);
-		if (hs->metaint < 0 || hs->metaint > (1 << 20))
+		char *end;
+
+		errno = 0;
+		hs->metaint = strtol(line + 12, &end, 10);
+		while (end < line + len && isspace((unsigned char)*end))
+			end++;
+		if (errno || end != line + len || hs->metaint < 0 || hs->metaint > (1 << 20))
 			hs->metaint = -1; /* refused in the first write */
 	} else if (len > 13 && strncasecmp(line, "content-type:", 13) == 0) {
 		v = line + 13;

@@ -7,7 +7,9 @@
 # rawflow-probe joins over IPv4 and over IPv6, verifies every chunk against
 # the group signatures and writes the stream: byte-identical to the
 # source. Then garbage is counted by reason, DPDK telemetry and the control
-# socket show it, a deny list ends a session, and SIGTERM drains (the probe
+# socket show it, a deny list ends a session, a spoofed handshake flood
+# gets fewer bytes back than it sent while a session plays on, and SIGTERM
+# drains (the probe
 # is redirected) before the seed exits 0. Last, the zero-copy TX path on
 # net_af_packet, which takes chained mbufs, with two queue pairs sharded by
 # the kernel's flow hash over two worker lcores.
@@ -165,6 +167,31 @@ wait $PC
 check "control: deny ends the session (the probe is told: denied)" grep -q "denied" "$WORK/probe-ctl.log"
 "$CTL" control "$WORK/seed.sock" deny > /dev/null
 check "control: other seeds for the directory" bash -c "'$CTL' control '$WORK/seed.sock' seeds 198.18.0.9:4433 | grep -q '\"seeds\": 1'"
+
+# a handshake flood from spoofed sources on the wire, while a session plays
+FLOOD=$RF_BUILD_DIR/tools/flood/rawflow-flood
+ip netns exec $NS-b "$PROBE" "rawflow://198.18.0.1:4433/$ID" --from live --seconds 5 \
+	--json "$WORK/probe-flood.json" 2>"$WORK/probe-flood.log" &
+PF=$!
+sleep 1
+ip netns exec $NS-b "$FLOOD" --iface vb --seed 198.18.0.1 --seed-mac "$MAC" --stream "$ID" \
+	--count 100000 --rate 100000 > "$WORK/flood.json" 2>"$WORK/flood.log"
+check "flood: rawflow-flood sent 100000 handshakes" grep -q '"sent": 100000' "$WORK/flood.json"
+diag "$(cat "$WORK/flood.json")"
+check "flood: the seed answered HELLOs, with fewer bytes than it got (on the wire)" python3 -c "
+import json, sys
+f = json.load(open('$WORK/flood.json'))
+sys.exit(not (f['cookies'] > 0 and f['reply_udp_bytes'] <= f['sent_udp_bytes'] and f['capture_drops'] == 0))"
+"$CTL" control "$WORK/seed.sock" stats > "$WORK/ctl-flood.json"
+check "flood: the seed's own count: unvalidated bytes out <= in" python3 -c "
+import json, sys
+s = json.load(open('$WORK/ctl-flood.json'))['streams'][0]
+sys.exit(not (0 < s['unvalidated_tx_bytes'] <= s['unvalidated_rx_bytes']))"
+wait $PF
+check "flood: the playing session verified every chunk, none skipped" python3 -c "
+import json, sys
+p = json.load(open('$WORK/probe-flood.json'))
+sys.exit(not (p['skipped'] == 0 and p['bad_chunks'] == 0 and p['received'] > 500))"
 
 # drain: a probe connected while the seed gets SIGTERM is redirected
 ip netns exec $NS-b "$PROBE" "rawflow://198.18.0.1:4433/$ID" --from live --seconds 20 \

@@ -16,8 +16,9 @@
 #include <string.h>
 
 #include "chunk_store.h"
-#include "clock.h"
 #include "chunker.h"
+#include "cli.h"
+#include "clock.h"
 
 #define RF_BENCH_PIECE 65536 /* what one recv/read hands the ingest */
 #define RF_BENCH_SLOTS 65536
@@ -158,8 +159,14 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "m:r:i:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'm': mbytes = (unsigned)atoi(optarg); break;
-		case 'r': rounds = (unsigned)atoi(optarg); break;
+		case 'm':
+			if (rf_cli_uint("bench_ingest", "--mbytes", optarg, 1, 65536, &mbytes))
+				return 2;
+			break;
+		case 'r':
+			if (rf_cli_uint("bench_ingest", "--rounds", optarg, 1, 1000, &rounds))
+				return 2;
+			break;
 		case 'i': input = optarg; break;
 		case 'h':
 			printf("usage: bench_ingest [--mbytes N (256)] [--rounds N (5)] [--input FILE.ts]\n");

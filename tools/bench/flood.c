@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "chunk_store.h"
+#include "cli.h"
 #include "clock.h"
 #include "keyfile.h"
 #include "msg.h"
@@ -169,8 +170,14 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "n:s:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': hellos = strtoull(optarg, NULL, 10); break;
-		case 's': f.sessions = (unsigned)atoi(optarg); break;
+		case 'n':
+			if (rf_cli_u64("bench_flood", "--hellos", optarg, 0, UINT64_MAX / 2, &hellos))
+				return 2;
+			break;
+		case 's':
+			if (rf_cli_uint("bench_flood", "--sessions", optarg, 1, 100000, &f.sessions))
+				return 2;
+			break;
 		case 'h': printf("usage: bench_flood [--hellos N (1000000)] [--sessions N (1000)]\n"); return 0;
 		default: return 2;
 		}

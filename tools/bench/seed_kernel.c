@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "chunk_store.h"
+#include "cli.h"
 #include "clock.h"
 #include "keyfile.h"
 #include "msg.h"
@@ -254,8 +255,14 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "n:t:d:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': b.sessions = (unsigned)atoi(optarg); break;
-		case 't': b.seconds = atof(optarg); break;
+		case 'n':
+			if (rf_cli_uint("bench_seed_kernel", "--sessions", optarg, 1, 100000, &b.sessions))
+				return 2;
+			break;
+		case 't':
+			if (rf_cli_real("bench_seed_kernel", "--seconds", optarg, 0.1, 3600, &b.seconds))
+				return 2;
+			break;
 		case 'd': b.dev = optarg; break;
 		case 'h':
 			printf("usage: bench_seed_kernel [--sessions N] [--seconds S] [--dev DEV]\n");

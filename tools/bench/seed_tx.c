@@ -34,6 +34,7 @@
 #include <rte_memzone.h>
 
 #include "chunk_store.h"
+#include "cli.h"
 #include "clock.h"
 #include "dpdk_port.h"
 #include "dpdk_tx.h"
@@ -101,12 +102,20 @@ static int rf_parse(int argc, char **argv, struct rf_bench *b)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	const char *P = "bench_seed_tx";
+	unsigned u;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': b->sessions = (unsigned)atoi(optarg); break;
-		case 's': b->seconds = atof(optarg); break;
+		case 'n':
+			if (rf_cli_uint(P, "--sessions", optarg, 1, RF_SEED_SESSIONS_MAX, &b->sessions))
+				return -EINVAL;
+			break;
+		case 's':
+			if (rf_cli_real(P, "--seconds", optarg, 0.1, 3600, &b->seconds))
+				return -EINVAL;
+			break;
 		case 'p':
 			if (strcmp(optarg, "copy") == 0)
 				b->mode = RF_DPDK_TX_COPY;
@@ -119,9 +128,21 @@ static int rf_parse(int argc, char **argv, struct rf_bench *b)
 			if (rte_ether_unformat_addr(optarg, &b->dst_mac) != 0)
 				return -EINVAL;
 			break;
-		case 'f': b->family = atoi(optarg); break;
-		case 'k': b->substreams = (uint8_t)atoi(optarg); break;
-		case 'g': b->group = (uint8_t)atoi(optarg); break;
+		case 'f':
+			if (rf_cli_uint(P, "--family", optarg, 4, 6, &u) || u == 5)
+				return -EINVAL;
+			b->family = (int)u;
+			break;
+		case 'k':
+			if (rf_cli_uint(P, "--substreams", optarg, 1, RF_SUBSTREAMS_MAX, &u))
+				return -EINVAL;
+			b->substreams = (uint8_t)u;
+			break;
+		case 'g':
+			if (rf_cli_uint(P, "--group-size", optarg, 1, RF_GROUP_MAX, &u))
+				return -EINVAL;
+			b->group = (uint8_t)u;
+			break;
 		case 'h': rf_usage(stdout); exit(0);
 		default: return -EINVAL;
 		}

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "crypto.h"
 #include "keyfile.h"
 
@@ -66,15 +67,13 @@ static int rf_ctl_token_key(int argc, char **argv)
 {
 	uint8_t key[RF_SECRET_LEN];
 	char hex[2 * RF_SECRET_LEN + 1];
-	long id = argc > 1 ? strtol(argv[1], NULL, 10) : 1;
+	unsigned id = 1;
 
-	if (id < 0 || id > 255) {
-		fprintf(stderr, "rawflowctl: key ids are 0..255\n");
+	if (argc > 1 && rf_cli_uint("rawflowctl", "token-key ID", argv[1], 0, 255, &id))
 		return 2;
-	}
 	randombytes_buf(key, sizeof(key));
 	sodium_bin2hex(hex, sizeof(hex), key, sizeof(key));
-	printf("%ld %s\n", id, hex);
+	printf("%u %s\n", id, hex);
 	return 0;
 }
 
@@ -83,16 +82,16 @@ static int rf_ctl_prefix(const char *s, struct rf_token_fields *f)
 {
 	char addr[64];
 	const char *slash = strchr(s, '/');
-	long len;
+	unsigned len;
 
-	if (!slash || (size_t)(slash - s) >= sizeof(addr))
+	if (!slash || (size_t)(slash - s) >= sizeof(addr) ||
+	    rf_cli_uint("rawflowctl", "--prefix length", slash + 1, 0, 128, &len))
 		return -EINVAL;
 	memcpy(addr, s, (size_t)(slash - s));
 	addr[slash - s] = '\0';
-	len = strtol(slash + 1, NULL, 10);
-	if (inet_pton(AF_INET, addr, f->prefix_ip) == 1 && len >= 0 && len <= 32)
+	if (inet_pton(AF_INET, addr, f->prefix_ip) == 1 && len <= 32)
 		f->family = RF_AF_INET;
-	else if (inet_pton(AF_INET6, addr, f->prefix_ip) == 1 && len >= 0 && len <= 128)
+	else if (inet_pton(AF_INET6, addr, f->prefix_ip) == 1)
 		f->family = RF_AF_INET6;
 	else
 		return -EINVAL;
@@ -115,16 +114,28 @@ static int rf_ctl_token(int argc, char **argv)
 	const char *keys_path = NULL;
 	uint8_t token[RF_TOKEN_LEN];
 	char hex[2 * RF_TOKEN_LEN + 1], err[512];
-	long key_id = -1, ttl = 0;
-	bool have_stream = false;
+	bool have_stream = false, have_key_id = false;
+	unsigned key_id = 0;
+	uint64_t ttl = 0;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': keys_path = optarg; break;
-		case 'i': key_id = strtol(optarg, NULL, 10); break;
-		case 's': f.stream_id = strtoull(optarg, NULL, 16); have_stream = true; break;
-		case 't': ttl = strtol(optarg, NULL, 10); break;
+		case 'i':
+			if (rf_cli_uint("rawflowctl", "--key-id", optarg, 0, 255, &key_id))
+				return 2;
+			have_key_id = true;
+			break;
+		case 's':
+			if (rf_cli_hex64("rawflowctl", "--stream", optarg, &f.stream_id))
+				return 2;
+			have_stream = true;
+			break;
+		case 't':
+			if (rf_cli_u64("rawflowctl", "--ttl", optarg, 1, 10u * 365 * 86400, &ttl))
+				return 2;
+			break;
 		case 'p':
 			if (rf_ctl_prefix(optarg, &f) != 0) {
 				fprintf(stderr, "rawflowctl: --prefix wants ADDR/LEN, got '%s'\n", optarg);
@@ -134,7 +145,7 @@ static int rf_ctl_token(int argc, char **argv)
 		default: rf_ctl_usage(stderr); return 2;
 		}
 	}
-	if (!keys_path || key_id < 0 || key_id > 255 || !have_stream || ttl <= 0) {
+	if (!keys_path || !have_key_id || !have_stream || ttl == 0) {
 		fprintf(stderr, "rawflowctl token: --keys, --key-id (0..255), --stream and --ttl (> 0) are needed\n");
 		return 2;
 	}
@@ -143,11 +154,11 @@ static int rf_ctl_token(int argc, char **argv)
 		return 1;
 	}
 	if (!keys.present[key_id]) {
-		fprintf(stderr, "rawflowctl: %s has no key %ld\n", keys_path, key_id);
+		fprintf(stderr, "rawflowctl: %s has no key %u\n", keys_path, key_id);
 		return 1;
 	}
 	f.key_id = (uint8_t)key_id;
-	f.expiry_s = (uint64_t)time(NULL) + (uint64_t)ttl;
+	f.expiry_s = (uint64_t)time(NULL) + ttl;
 	if (rf_token_make(token, &f, keys.key[key_id]) != 0) {
 		fprintf(stderr, "rawflowctl: inconsistent token fields\n");
 		return 2;

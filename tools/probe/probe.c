@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "chunk_store.h"
+#include "cli.h"
 #include "clock.h"
 #include "crypto.h"
 #include "log.h"
@@ -397,7 +398,10 @@ static int rf_probe_args(struct rf_probe *p, int argc, char **argv)
 	p->mask = ~0ull;
 	while ((c = getopt_long(argc, argv, "t:o:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 't': p->seconds = atof(optarg); break;
+		case 't':
+			if (rf_cli_real("rawflow-probe", "--seconds", optarg, 0.1, 1e6, &p->seconds))
+				return -EINVAL;
+			break;
 		case 'o': p->out_path = optarg; break;
 		case 'f':
 			if (!strcmp(optarg, "oldest")) p->from = RF_FROM_OLDEST;
@@ -405,7 +409,10 @@ static int rf_probe_args(struct rf_probe *p, int argc, char **argv)
 			else if (!strcmp(optarg, "live")) p->from = RF_FROM_LIVE;
 			else { fprintf(stderr, "rawflow-probe: --from is oldest, rap or live\n"); return -EINVAL; }
 			break;
-		case 'm': p->mask = strtoull(optarg, NULL, 16); break;
+		case 'm':
+			if (rf_cli_hex64("rawflow-probe", "--substreams", optarg, &p->mask))
+				return -EINVAL;
+			break;
 		case 'k':
 			if (sodium_hex2bin(p->token, sizeof(p->token), optarg, strlen(optarg), NULL, &n, NULL) ||
 			    n != RF_TOKEN_LEN) {

@@ -27,6 +27,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "clock.h"
 #include "log.h"
 #include "node.h"
@@ -548,6 +549,7 @@ static int rf_swarm_args(struct rf_swarm *s, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	const char *P = "rawflow-swarm";
 	struct in_addr addr;
 	int c;
 
@@ -562,19 +564,21 @@ static int rf_swarm_args(struct rf_swarm *s, int argc, char **argv)
 	if (s->threads > RF_SWARM_THREADS_MAX)
 		s->threads = RF_SWARM_THREADS_MAX;
 	while ((c = getopt_long(argc, argv, "n:t:h", opts, NULL)) != -1) {
+		int rc = 0;
+
 		switch (c) {
-		case 'n': s->peers = (unsigned)atoi(optarg); break;
-		case 't': s->seconds = atof(optarg); break;
-		case O_UPLOAD: s->upload_mean_kbps = (uint32_t)atoi(optarg); break;
+		case 'n': rc = rf_cli_uint(P, "--peers", optarg, 1, RF_SWARM_MAX, &s->peers); break;
+		case 't': rc = rf_cli_real(P, "--seconds", optarg, 0.1, 1e6, &s->seconds); break;
+		case O_UPLOAD: rc = rf_cli_uint(P, "--upload-kbps", optarg, 0, 10000000, &s->upload_mean_kbps); break;
 		case O_DIST: s->dist = optarg; break;
-		case O_LOSS: s->loss = atof(optarg); break;
-		case O_DELAY: s->delay_ms = (uint32_t)atoi(optarg); break;
-		case O_CHURN: s->churn_per_min = atof(optarg); break;
-		case O_SPREAD: s->join_spread_s = atof(optarg); break;
-		case O_PDELAY: s->playback_delay_ms = (uint32_t)atoi(optarg); break;
-		case O_FORGERS: s->forgers = (unsigned)atoi(optarg); break;
+		case O_LOSS: rc = rf_cli_real(P, "--loss", optarg, 0, 0.99, &s->loss); break;
+		case O_DELAY: rc = rf_cli_uint(P, "--delay-ms", optarg, 0, 10000, &s->delay_ms); break;
+		case O_CHURN: rc = rf_cli_real(P, "--churn", optarg, 0, 6000, &s->churn_per_min); break;
+		case O_SPREAD: rc = rf_cli_seconds(P, "--join-spread", optarg, &s->join_spread_s); break;
+		case O_PDELAY: rc = rf_cli_uint(P, "--playback-delay-ms", optarg, 100, 60000, &s->playback_delay_ms); break;
+		case O_FORGERS: rc = rf_cli_uint(P, "--forgers", optarg, 0, RF_SWARM_MAX, &s->forgers); break;
 		case O_JSON: s->json = optarg; break;
-		case O_THREADS: s->threads = (unsigned)atoi(optarg); break;
+		case O_THREADS: rc = rf_cli_uint(P, "--threads", optarg, 1, RF_SWARM_THREADS_MAX, &s->threads); break;
 		case O_ADDR:
 			if (inet_pton(AF_INET, optarg, &addr) != 1) {
 				fprintf(stderr, "rawflow-swarm: --addr wants an IPv4 address\n");
@@ -585,16 +589,20 @@ static int rf_swarm_args(struct rf_swarm *s, int argc, char **argv)
 		case 'h': rf_swarm_usage(stdout); exit(0);
 		default: return -EINVAL;
 		}
+		if (rc)
+			return rc;
 	}
 	if (optind != argc - 1 || rf_stream_url_parse(argv[optind], &s->seed, &s->stream_id) != 0) {
 		fprintf(stderr, "rawflow-swarm: give one URL rawflow://HOST[:PORT]/STREAM-ID (see --help)\n");
 		return -EINVAL;
 	}
-	if (s->peers == 0 || s->peers > RF_SWARM_MAX || s->loss < 0 || s->loss >= 1 ||
-	    s->seconds <= 0 || s->forgers > s->peers ||
-	    s->threads == 0 || s->threads > RF_SWARM_THREADS_MAX ||
-	    (strcmp(s->dist, "uniform") && strcmp(s->dist, "fixed") && strcmp(s->dist, "exp"))) {
-		fprintf(stderr, "rawflow-swarm: options out of range (see --help)\n");
+	if (s->forgers > s->peers) {
+		fprintf(stderr, "rawflow-swarm: --forgers is at most --peers\n");
+		return -EINVAL;
+	}
+	if (strcmp(s->dist, "uniform") && strcmp(s->dist, "fixed") && strcmp(s->dist, "exp")) {
+		fprintf(stderr, "rawflow-swarm: --upload-dist is uniform, fixed or exp, got '%s'\n",
+			s->dist);
 		return -EINVAL;
 	}
 	return 0;
