@@ -1087,18 +1087,20 @@ enum rf_drop rf_seed_input(struct rf_seed *s, uint64_t now_ms,
 
 /* ---- pump ---- */
 
+/* sub is seq's substream, which callers know without a division. */
 static void rf_tx_data(struct rf_seed *s, struct rf_seed_tx *t,
-		       struct rf_seed_session *x, uint64_t seq,
+		       struct rf_seed_session *x, uint64_t seq, uint32_t sub,
 		       const struct rf_chunk *c, uint8_t extra)
 {
 	uint64_t bytes = RF_DATA_HDR_LEN + (uint64_t)c->len;
 
 	t->kind = RF_SEED_TX_DATA;
 	t->dst = &x->addr;
+	t->session = (uint32_t)(x - s->sess);
 	t->seq = seq;
 	t->flags = (uint8_t)((c->flags & (RF_FLAG_DATA_RAP | RF_FLAG_DATA_DISCONT)) |
 			     extra);
-	t->substream = (uint8_t)(seq % s->p.substreams);
+	t->substream = (uint8_t)sub;
 	t->chunk = c;
 	t->sig_msg = NULL;
 	t->sig_len = 0;
@@ -1114,6 +1116,7 @@ static void rf_tx_sig(struct rf_seed *s, struct rf_seed_tx *t,
 {
 	t->kind = RF_SEED_TX_SIGNATURE;
 	t->dst = &x->addr;
+	t->session = (uint32_t)(x - s->sess);
 	t->seq = 0;
 	t->flags = 0;
 	t->substream = 0;
@@ -1190,12 +1193,12 @@ static bool rf_fan_pass(struct rf_seed *s, uint32_t l, uint64_t seq,
 		x = rf_pass_visit(s, l, &s->fan_r, &s->fan_w);
 		if (!x || !rf_seq_ge(seq, x->start_seq) ||
 		    (msg ? !(x->mask & ~x->cu_mask) /* nothing live: its own SIGNATUREs */
-			 : (x->cu_mask >> (seq % s->p.substreams)) & 1))
+			 : (x->cu_mask >> l) & 1))  /* a data pass's list is its substream */
 			continue;
 		if (msg)
 			rf_tx_sig(s, &tx[(*n)++], x, msg, len);
 		else
-			rf_tx_data(s, &tx[(*n)++], x, seq, c, 0);
+			rf_tx_data(s, &tx[(*n)++], x, seq, l, c, 0);
 	}
 	s->lcount[l] = s->fan_w;
 	s->fan_active = false;
@@ -1383,7 +1386,8 @@ static unsigned rf_pump_repairs(struct rf_seed *s,
 			s->st.repairs_missed++;
 			continue;
 		}
-		rf_tx_data(s, &tx[n++], x, e->seq, c, RF_FLAG_DATA_REPAIR);
+		rf_tx_data(s, &tx[n++], x, e->seq, (uint32_t)(e->seq % s->p.substreams), c,
+			   RF_FLAG_DATA_REPAIR);
 		s->st.repairs_sent++;
 		if (sigs && rf_repair_group_done(s, e) &&
 		    !rf_repair_sig(s, sigs, e, tx, &n, max))
@@ -1473,7 +1477,7 @@ static enum rf_cu rf_catchup_one(struct rf_seed *s,
 			const struct rf_chunk *c = rf_chunk_store_get(store, d);
 
 			if (c) {
-				rf_tx_data(s, &tx[(*n)++], x, d, c, 0);
+				rf_tx_data(s, &tx[(*n)++], x, d, (uint32_t)(d % s->p.substreams), c, 0);
 				sent++;
 			} else {
 				s->st.fanout_skipped++;

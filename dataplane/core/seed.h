@@ -93,6 +93,9 @@ struct rf_seed_tx {
 	uint64_t seq;                   /* DATA */
 	uint8_t flags;                  /* RF_FLAG_DATA_*; REPAIR for repair answers */
 	uint8_t substream;              /* DATA */
+	uint32_t session;               /* the session's slot, < max_sessions: where a
+					 * backend keeps its per-peer state (the slot
+					 * holds another peer once this one leaves) */
 	const struct rf_chunk *chunk;   /* DATA: payload by reference */
 	const uint8_t *sig_msg;         /* SIGNATURE: a whole datagram */
 	uint16_t sig_len;

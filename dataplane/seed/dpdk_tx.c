@@ -56,7 +56,7 @@ static void rf_mz_match(const struct rte_memzone *mz, void *arg)
 }
 
 int rf_dpdk_stream_map(struct rf_dpdk_stream *st, uint64_t stream_id,
-		       const struct rf_chunk_store *store, int socket)
+		       const struct rf_chunk_store *store, uint32_t sessions, int socket)
 {
 	struct rf_mz_find f = { .p = store };
 	uint64_t pgsz;
@@ -64,6 +64,11 @@ int rf_dpdk_stream_map(struct rf_dpdk_stream *st, uint64_t stream_id,
 	memset(st, 0, sizeof(*st));
 	st->stream_id = stream_id;
 	st->store = store;
+	st->routes = rte_zmalloc_socket("rf_routes", (size_t)sessions * sizeof(*st->routes),
+					RTE_CACHE_LINE_SIZE, socket);
+	if (!st->routes)
+		return -ENOMEM;
+	st->nroutes = sessions;
 	rte_memzone_walk(rf_mz_match, &f);
 	if (!f.mz || f.mz->hugepage_sz == 0)
 		return 0;
@@ -75,12 +80,14 @@ int rf_dpdk_stream_map(struct rf_dpdk_stream *st, uint64_t stream_id,
 					   RTE_CACHE_LINE_SIZE, socket);
 	if (!st->page_iova) {
 		st->npages = 0;
-		return -ENOMEM;
+		return 0; /* copies, then */
 	}
 	for (unsigned i = 0; i < st->npages; i++) {
 		st->page_iova[i] = rte_mem_virt2iova(st->va + ((size_t)i << st->page_shift));
 		if (st->page_iova[i] == RTE_BAD_IOVA) {
-			rf_dpdk_stream_unmap(st);
+			rte_free(st->page_iova);
+			st->page_iova = NULL;
+			st->npages = 0;
 			return 0;
 		}
 	}
@@ -90,8 +97,11 @@ int rf_dpdk_stream_map(struct rf_dpdk_stream *st, uint64_t stream_id,
 void rf_dpdk_stream_unmap(struct rf_dpdk_stream *st)
 {
 	rte_free(st->page_iova);
+	rte_free(st->routes);
 	st->page_iova = NULL;
 	st->npages = 0;
+	st->routes = NULL;
+	st->nroutes = 0;
 }
 
 /* IOVA of payload[0..len), or RTE_BAD_IOVA when it is not in one IOVA
@@ -138,6 +148,7 @@ int rf_dpdk_tx_init(struct rf_dpdk_tx *x, uint32_t neighbours, int socket,
 	if (!x->neigh)
 		return -ENOMEM;
 	x->neigh_mask = slots - 1;
+	x->neigh_gen = 1;
 	x->shinfo.free_cb = rf_extbuf_rearm;
 	x->shinfo.fcb_opaque = &x->shinfo;
 	rte_mbuf_ext_refcnt_set(&x->shinfo, 1);
@@ -192,11 +203,6 @@ static inline bool rf_neigh_is(const struct rf_dpdk_neigh *e, const struct rf_ad
 	return e->family == a->family && memcmp(e->ip, a->ip, 16) == 0;
 }
 
-static inline void rf_neigh_prefetch(const struct rf_dpdk_tx *x, const struct rf_addr *a)
-{
-	rte_prefetch0(&x->neigh[rf_neigh_hash(a) & x->neigh_mask]);
-}
-
 static inline const struct rf_dpdk_neigh *rf_neigh_find(const struct rf_dpdk_tx *x,
 							 const struct rf_addr *a)
 {
@@ -219,7 +225,9 @@ void rf_dpdk_neigh_learn(struct rf_dpdk_tx *x, const struct rf_addr *a,
 {
 	uint32_t h = rf_neigh_hash(a);
 	struct rf_dpdk_neigh *victim = NULL;
+	bool moved;
 
+	moved = !x->gw_valid || x->gw_q != q || !rte_is_same_ether_addr(&x->gw_mac, mac);
 	x->gw_valid = true;
 	x->gw_q = (uint8_t)q;
 	x->gw_mac = *mac;
@@ -235,6 +243,10 @@ void rf_dpdk_neigh_learn(struct rf_dpdk_tx *x, const struct rf_addr *a,
 	}
 	/* a full probe window evicts its stalest peer: it falls back to the
 	 * gateway MAC until its next datagram teaches us again */
+	moved = moved || !rf_neigh_is(victim, a) || victim->q != q ||
+		!rte_is_same_ether_addr(&victim->mac, mac);
+	if (moved && ++x->neigh_gen == 0)
+		x->neigh_gen = 1; /* 0 marks a route never built */
 	memcpy(victim->ip, a->ip, 16);
 	victim->family = a->family;
 	victim->q = (uint8_t)q;
@@ -307,46 +319,68 @@ static void rf_txq_templates(struct rf_dpdk_txq *q)
 	q->sum6_udp = rf_ip_sum(self->ip6, 16) + proto + sport;
 }
 
-/*
- * Ethernet + IP + UDP headers at p, for a UDP payload of plen bytes that
- * sums to psum (unfolded is fine). The caller made sure the seed has an
- * address of dst's family on this queue's port.
- */
-static inline void rf_l2l3_write(uint8_t *p, const struct rf_dpdk_txq *q,
-				 const struct rte_ether_addr *dmac,
-				 const struct rf_addr *dst, uint16_t plen, uint32_t psum)
+/* The route to dst through dmac on queue qi (struct rf_dpdk_route). The
+ * caller made sure the seed has an address of dst's family on q's port. */
+static void rf_route_build(struct rf_dpdk_route *r, const struct rf_dpdk_txq *q, unsigned qi,
+			   const struct rte_ether_addr *dmac, const struct rf_addr *dst,
+			   uint32_t gen)
 {
-	uint16_t ulen = (uint16_t)(sizeof(struct rte_udp_hdr) + plen);
-	uint16_t be_ulen = rte_cpu_to_be_16(ulen), be_dport = rte_cpu_to_be_16(dst->port);
+	uint16_t be_dport = rte_cpu_to_be_16(dst->port);
 	struct rte_udp_hdr *udp;
-	uint32_t sum;
-	uint16_t c;
 
 	if (dst->family == RF_AF_INET) {
-		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + RTE_ETHER_HDR_LEN);
-		uint16_t be_total = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + ulen));
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(r->hdr + RTE_ETHER_HDR_LEN);
 		uint32_t dsum = rf_ip_sum(dst->ip, 4);
 
-		memcpy(p, q->tmpl4, RF_DPDK_L2L3_V4);
-		ip->total_length = be_total;
+		memcpy(r->hdr, q->tmpl4, RF_DPDK_L2L3_V4);
 		memcpy(&ip->dst_addr, dst->ip, 4);
-		ip->hdr_checksum = (uint16_t)~rf_csum_fold(q->sum4_ip + be_total + dsum);
+		r->ip_sum = q->sum4_ip + dsum;
+		r->udp_sum = q->sum4_udp + dsum + be_dport;
 		udp = (struct rte_udp_hdr *)(ip + 1);
-		sum = q->sum4_udp + dsum;
+	} else {
+		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(r->hdr + RTE_ETHER_HDR_LEN);
+
+		memcpy(r->hdr, q->tmpl6, RF_DPDK_L2L3_V6);
+		memcpy(ip->dst_addr, dst->ip, 16);
+		r->ip_sum = 0;
+		r->udp_sum = q->sum6_udp + rf_ip_sum(dst->ip, 16) + be_dport;
+		udp = (struct rte_udp_hdr *)(ip + 1);
+	}
+	memcpy(r->hdr, dmac, RTE_ETHER_ADDR_LEN);
+	udp->dst_port = be_dport;
+	r->q = (uint8_t)qi;
+	r->gen = gen;
+	r->dst = *dst;
+}
+
+/* Ethernet + IP + UDP headers at p, along route r, for a UDP payload of
+ * plen bytes that sums to psum (unfolded is fine). */
+static inline void rf_route_write(uint8_t *p, const struct rf_dpdk_route *r,
+				  uint16_t plen, uint32_t psum)
+{
+	uint16_t ulen = (uint16_t)(sizeof(struct rte_udp_hdr) + plen);
+	uint16_t be_ulen = rte_cpu_to_be_16(ulen);
+	struct rte_udp_hdr *udp;
+	uint16_t c;
+
+	if (r->dst.family == RF_AF_INET) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + RTE_ETHER_HDR_LEN);
+		uint16_t be_total = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + ulen));
+
+		memcpy(p, r->hdr, RF_DPDK_L2L3_V4);
+		ip->total_length = be_total;
+		ip->hdr_checksum = (uint16_t)~rf_csum_fold(r->ip_sum + be_total);
+		udp = (struct rte_udp_hdr *)(ip + 1);
 	} else {
 		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(p + RTE_ETHER_HDR_LEN);
 
-		memcpy(p, q->tmpl6, RF_DPDK_L2L3_V6);
+		memcpy(p, r->hdr, RF_DPDK_L2L3_V6);
 		ip->payload_len = be_ulen;
-		memcpy(ip->dst_addr, dst->ip, 16);
 		udp = (struct rte_udp_hdr *)(ip + 1);
-		sum = q->sum6_udp + rf_ip_sum(dst->ip, 16);
 	}
-	memcpy(p, dmac, RTE_ETHER_ADDR_LEN);
-	udp->dst_port = be_dport;
 	udp->dgram_len = be_ulen;
 	/* the length counts twice: pseudo-header and UDP header */
-	c = (uint16_t)~rf_csum_fold(sum + psum + be_dport + 2u * be_ulen);
+	c = (uint16_t)~rf_csum_fold(r->udp_sum + psum + 2u * be_ulen);
 	/* 0 means "no checksum" in UDP: send its other form */
 	udp->dgram_cksum = c ? c : 0xffff;
 }
@@ -454,11 +488,10 @@ static inline void rf_align_payload(struct rte_mbuf *m, unsigned before)
 }
 
 static struct rte_mbuf *rf_build_dgram(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q,
-				       const struct rte_ether_addr *mac,
-				       const struct rf_addr *dst,
+				       const struct rf_dpdk_route *r,
 				       const uint8_t *buf, uint16_t len, uint32_t sum)
 {
-	unsigned hl = rf_l2l3_len(dst->family);
+	unsigned hl = rf_l2l3_len(r->dst.family);
 	struct rte_mbuf *m = rf_mbuf(x, q, RF_DPDK_POOL_PKT);
 	uint8_t *p;
 
@@ -466,7 +499,7 @@ static struct rte_mbuf *rf_build_dgram(struct rf_dpdk_tx *x, struct rf_dpdk_txq 
 		return NULL;
 	p = rte_pktmbuf_mtod(m, uint8_t *);
 	rte_memcpy(p + hl, buf, len);
-	rf_l2l3_write(p, q, mac, dst, len, sum);
+	rf_route_write(p, r, len, sum);
 	m->data_len = (uint16_t)(hl + len);
 	m->pkt_len = m->data_len;
 	return m;
@@ -486,14 +519,14 @@ static inline uint16_t rf_sig_sum(struct rf_dpdk_tx *x, const struct rf_seed_tx 
 }
 
 static struct rte_mbuf *rf_build_data(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q,
-				      const struct rte_ether_addr *mac,
+				      const struct rf_dpdk_route *r,
 				      const struct rf_dpdk_stream *st,
 				      const struct rf_seed_tx *t)
 {
 	const struct rf_chunk *c = t->chunk;
 	struct rf_dpdk_csum *e = rf_chunk_sums(x, st, t);
 	uint16_t len = c->len;
-	unsigned hl = rf_l2l3_len(t->dst->family);
+	unsigned hl = rf_l2l3_len(r->dst.family);
 	struct rte_mbuf *m, *ext = NULL;
 	uint32_t sum;
 	uint8_t *p;
@@ -515,7 +548,7 @@ static struct rte_mbuf *rf_build_data(struct rf_dpdk_tx *x, struct rf_dpdk_txq *
 	p = rte_pktmbuf_mtod(m, uint8_t *);
 	memcpy(p + hl, e->hdr, RF_DATA_HDR_LEN);
 	p[hl + RF_OFF_FLAGS] = t->flags;
-	rf_l2l3_write(p, q, mac, t->dst, (uint16_t)(RF_DATA_HDR_LEN + len), sum);
+	rf_route_write(p, r, (uint16_t)(RF_DATA_HDR_LEN + len), sum);
 	m->data_len = (uint16_t)(hl + RF_DATA_HDR_LEN);
 	if (ext) {
 		m->next = ext;
@@ -580,53 +613,78 @@ void rf_dpdk_tx_frame(struct rf_dpdk_tx *x, unsigned q, struct rte_mbuf *m)
 	rf_txq_push(x, &x->q[q], m);
 }
 
-/* The queue and MAC for dst: its neighbour entry, else the gateway. */
-static inline struct rf_dpdk_txq *rf_route(struct rf_dpdk_tx *x, const struct rf_addr *dst,
-					   const struct rte_ether_addr **mac)
+/* Build r, the route to dst: its neighbour entry, else the gateway, and
+ * the queue it names. False (counted) when there is none or the seed has
+ * no address of dst's family there. */
+static bool rf_route_find(struct rf_dpdk_tx *x, const struct rf_addr *dst,
+			  struct rf_dpdk_route *r)
 {
 	const struct rf_dpdk_neigh *e = rf_neigh_find(x, dst);
-	struct rf_dpdk_txq *q;
+	const struct rte_ether_addr *mac;
+	unsigned qi;
 
-	if (likely(e)) {
-		q = &x->q[e->q];
-		*mac = &e->mac;
+	if (e) {
+		qi = e->q;
+		mac = &e->mac;
 	} else if (x->gw_valid) {
-		q = &x->q[x->gw_q];
-		*mac = &x->gw_mac;
+		qi = x->gw_q;
+		mac = &x->gw_mac;
 	} else {
 		x->stats->dpdk_drops[RF_DPDK_DROP_NO_NEIGH]++;
-		return NULL;
+		return false;
 	}
-	if (unlikely(!rf_can_send(q->self, dst->family))) {
+	if (unlikely(!rf_can_send(x->q[qi].self, dst->family))) {
 		x->stats->dpdk_drops[RF_DPDK_DROP_NOT_OURS]++;
-		return NULL;
+		return false;
 	}
-	return q;
+	rf_route_build(r, &x->q[qi], qi, mac, dst, x->neigh_gen);
+	return true;
 }
 
-/* Neighbour entries are fetched this many descriptors ahead. */
-#define RF_NEIGH_AHEAD 4
+/* The route of the session t goes to, built when its slot holds a peer
+ * it was not built for or a next hop has changed since. */
+static inline const struct rf_dpdk_route *rf_session_route(struct rf_dpdk_tx *x,
+							   const struct rf_dpdk_stream *st,
+							   const struct rf_seed_tx *t)
+{
+	struct rf_dpdk_route *r = &st->routes[t->session];
+
+	if (likely(r->gen == x->neigh_gen && rf_addr_equal(&r->dst, t->dst)))
+		return r;
+	return rf_route_find(x, t->dst, r) ? r : NULL;
+}
+
+static inline void rf_route_prefetch(const struct rf_dpdk_stream *st, const struct rf_seed_tx *t)
+{
+	const struct rf_dpdk_route *r = &st->routes[t->session];
+
+	rte_prefetch0(r);
+	rte_prefetch0((const uint8_t *)r + RTE_CACHE_LINE_SIZE);
+}
+
+/* Routes are fetched this many descriptors ahead. */
+#define RF_ROUTE_AHEAD 4
 
 void rf_dpdk_tx_seed(struct rf_dpdk_tx *x, const struct rf_dpdk_stream *st,
 		     const struct rf_seed_tx *tx, unsigned n)
 {
-	for (unsigned i = 0; i < n && i < RF_NEIGH_AHEAD; i++)
-		rf_neigh_prefetch(x, tx[i].dst);
+	for (unsigned i = 0; i < n && i < RF_ROUTE_AHEAD; i++)
+		rf_route_prefetch(st, &tx[i]);
 	for (unsigned i = 0; i < n; i++) {
 		const struct rf_seed_tx *t = &tx[i];
-		const struct rte_ether_addr *mac;
-		struct rf_dpdk_txq *q = rf_route(x, t->dst, &mac);
+		const struct rf_dpdk_route *r = rf_session_route(x, st, t);
+		struct rf_dpdk_txq *q;
 		struct rte_mbuf *m;
 
-		if (i + RF_NEIGH_AHEAD < n)
-			rf_neigh_prefetch(x, tx[i + RF_NEIGH_AHEAD].dst);
-		if (unlikely(!q))
+		if (i + RF_ROUTE_AHEAD < n)
+			rf_route_prefetch(st, &tx[i + RF_ROUTE_AHEAD]);
+		if (unlikely(!r))
 			continue;
+		q = &x->q[r->q];
 		if (likely(t->kind == RF_SEED_TX_DATA))
-			m = rf_build_data(x, q, mac, st, t);
+			m = rf_build_data(x, q, r, st, t);
 		else
-			m = rf_build_dgram(x, q, mac, t->dst, t->sig_msg, t->sig_len,
-					   rf_sig_sum(x, t));
+			m = rf_build_dgram(x, q, r, t->sig_msg, t->sig_len, rf_sig_sum(x, t));
 		if (likely(m != NULL))
 			rf_txq_push(x, q, m);
 	}
@@ -636,21 +694,19 @@ void rf_dpdk_tx_dgram(struct rf_dpdk_tx *x, const struct rf_addr *dst,
 		      const uint8_t *buf, uint16_t len,
 		      const struct rte_ether_addr *mac, unsigned q)
 {
-	struct rf_dpdk_txq *txq;
+	struct rf_dpdk_route r;
 	struct rte_mbuf *m;
 
 	if (mac) {
-		txq = &x->q[q];
-		if (unlikely(!rf_can_send(txq->self, dst->family))) {
+		if (unlikely(!rf_can_send(x->q[q].self, dst->family))) {
 			x->stats->dpdk_drops[RF_DPDK_DROP_NOT_OURS]++;
 			return;
 		}
-	} else {
-		txq = rf_route(x, dst, &mac);
-		if (!txq)
-			return;
+		rf_route_build(&r, &x->q[q], q, mac, dst, 0);
+	} else if (!rf_route_find(x, dst, &r)) {
+		return;
 	}
-	m = rf_build_dgram(x, txq, mac, dst, buf, len, rte_raw_cksum(buf, len));
+	m = rf_build_dgram(x, &x->q[r.q], &r, buf, len, rte_raw_cksum(buf, len));
 	if (m)
-		rf_txq_push(x, txq, m);
+		rf_txq_push(x, &x->q[r.q], m);
 }

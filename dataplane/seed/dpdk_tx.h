@@ -55,10 +55,30 @@ struct rf_dpdk_pools {
 
 enum { RF_DPDK_POOL_PKT, RF_DPDK_POOL_HDR, RF_DPDK_POOL_EXT, RF_DPDK_POOLS };
 
+/* Frame headers are written from a per-peer template; the checksums are
+ * summed from values, never read back from what was just written (that
+ * stalls on store forwarding), with the constant parts summed once. */
+#define RF_DPDK_L2L3_V4 42         /* Ethernet + IPv4 + UDP */
+#define RF_DPDK_L2L3_V6 62         /* Ethernet + IPv6 + UDP */
+
+/* How frames reach one peer: its Ethernet, IP and UDP headers but the
+ * lengths and checksums, the sums of their constant words, and the queue.
+ * Built from the neighbour table once per peer, not once per frame; good
+ * while the neighbour table's generation is gen and the peer is dst. */
+struct rf_dpdk_route {
+	uint8_t hdr[RF_DPDK_L2L3_V6];
+	uint8_t q;
+	uint32_t gen;                      /* 0: never built */
+	uint32_t ip_sum;                   /* IPv4: header words but length, checksum */
+	uint32_t udp_sum;                  /* pseudo-header and UDP words but lengths */
+	struct rf_addr dst;
+} __rte_aligned(RTE_CACHE_LINE_SIZE);
+
 /* One stream as the TX path sees it. Zero-copy needs each payload's IOVA:
  * the store's memzone is mapped page by page (pages need not be
  * IOVA-contiguous); npages == 0 means the store is not in DPDK memory and
- * its payloads are copied. */
+ * its payloads are copied. routes holds one per session of the stream's
+ * seed on this lcore (rf_seed_tx.session). */
 struct rf_dpdk_stream {
 	uint64_t stream_id;
 	const struct rf_chunk_store *store;
@@ -66,19 +86,16 @@ struct rf_dpdk_stream {
 	unsigned page_shift;
 	unsigned npages;
 	rte_iova_t *page_iova;
+	uint32_t nroutes;
+	struct rf_dpdk_route *routes;
 };
 
-/* Fill st for store (cold path, on socket). 0, or -ENOMEM; a store outside
- * DPDK memory is not an error: it is sent by copy. */
+/* Fill st for store and a seed of `sessions` sessions (cold path, on
+ * socket). 0, or -ENOMEM when there is no memory for the routes; a store
+ * outside DPDK memory is not an error: it is sent by copy. */
 int rf_dpdk_stream_map(struct rf_dpdk_stream *st, uint64_t stream_id,
-		       const struct rf_chunk_store *store, int socket);
+		       const struct rf_chunk_store *store, uint32_t sessions, int socket);
 void rf_dpdk_stream_unmap(struct rf_dpdk_stream *st);
-
-/* Frame headers are written from a per-queue template; the checksums are
- * summed from values, never read back from what was just written (that
- * stalls on store forwarding), with the constant parts summed once. */
-#define RF_DPDK_L2L3_V4 42         /* Ethernet + IPv4 + UDP */
-#define RF_DPDK_L2L3_V6 62         /* Ethernet + IPv6 + UDP */
 
 struct rf_dpdk_txq {
 	uint16_t port, queue;
@@ -89,7 +106,7 @@ struct rf_dpdk_txq {
 	struct rf_dpdk_pools pools;
 	uint32_t sum4_ip;                  /* IPv4 header's constant words */
 	uint32_t sum4_udp, sum6_udp;       /* pseudo-header + UDP constants */
-	uint8_t tmpl4[RF_DPDK_L2L3_V4];
+	uint8_t tmpl4[RF_DPDK_L2L3_V4];    /* what every peer's route starts from */
 	uint8_t tmpl6[RF_DPDK_L2L3_V6];
 	struct rte_mbuf *buf[RF_DPDK_BURST];
 	/* mbufs taken from each pool a burst at a time */
@@ -116,6 +133,7 @@ struct rf_dpdk_tx {
 	struct rf_dpdk_txq q[RF_DPDK_TXQ_MAX];
 	struct rf_dpdk_neigh *neigh;
 	uint32_t neigh_mask;
+	uint32_t neigh_gen;                /* bumped when a peer's next hop changes */
 	/* Where peers with no entry go: the last validated sender's MAC, on
 	 * a routed network the gateway's. */
 	bool gw_valid;

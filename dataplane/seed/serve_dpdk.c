@@ -679,9 +679,11 @@ static void rf_dpdk_stream_up(struct rf_dpdk *d, unsigned s, const struct rf_chu
 			rf_err("stream %s: cannot start serving: %s", d->ids[s], err);
 			return;
 		}
-		if (rf_dpdk_stream_map(&ws->tx, p.stream_id, store, w->socket) != 0)
-			rf_warn("stream %s: no memory for its page map: payloads are copied",
-				d->ids[s]);
+		if (rf_dpdk_stream_map(&ws->tx, p.stream_id, store, p.max_sessions, w->socket)) {
+			rf_err("stream %s: cannot start serving: no memory for %u routes",
+			       d->ids[s], p.max_sessions);
+			return;
+		}
 		zerocopy = ws->tx.npages > 0;
 		rf_seed_set_store(seed, store);
 		rf_seed_set_deny(seed, d->deny, d->ndeny); /* main's until published */

@@ -37,6 +37,7 @@ struct rec {
 	struct rf_addr dst;
 	uint64_t seq;
 	uint8_t flags, substream;
+	uint32_t session;
 	const struct rf_chunk *chunk;
 	const uint8_t *sig_msg;
 	uint16_t sig_len;
@@ -349,6 +350,7 @@ static void rec_add(const struct rf_seed_tx *t)
 	r->seq = t->seq;
 	r->flags = t->flags;
 	r->substream = t->substream;
+	r->session = t->session;
 	r->chunk = t->chunk;
 	r->sig_msg = t->sig_msg;
 	r->sig_len = t->sig_len;
@@ -586,6 +588,33 @@ Test(seed, dst_points_at_stable_session_address)
 	cr_assert_eq(fx.tx[0].dst, fx.tx[1].dst, "one address per session");
 	cr_assert(rf_addr_equal(fx.tx[0].dst, &a));
 	cr_assert_eq(fx.tx[0].chunk, rf_chunk_store_get(fx.store, fx.tx[0].seq));
+}
+
+Test(seed, session_index_names_one_slot_per_peer)
+{
+	struct rf_seed_params p = defparams();
+	struct rf_addr a = peer_addr(1), b = peer_addr(2);
+	uint32_t slot[2] = { UINT32_MAX, UINT32_MAX };
+
+	start_seed(&p);
+	connect_peer(&a, 1);
+	connect_peer(&b, 2);
+	subscribe(&a, 0xf, live_edge());
+	subscribe(&b, 0xf, live_edge());
+	publish(2 * p.group_size);
+	pump_all(16);
+	cr_assert(count_kind(RF_SEED_TX_SIGNATURE) > 0);
+	for (size_t i = 0; i < fx.nrecs; i++) {
+		unsigned who = rf_addr_equal(&fx.recs[i].dst, &a) ? 0 : 1;
+
+		cr_assert_lt(fx.recs[i].session, p.max_sessions);
+		if (slot[who] == UINT32_MAX)
+			slot[who] = fx.recs[i].session;
+		cr_assert_eq(fx.recs[i].session, slot[who], "DATA and SIGNATURE: one slot per peer");
+	}
+	cr_assert_neq(slot[0], UINT32_MAX);
+	cr_assert_neq(slot[1], UINT32_MAX);
+	cr_assert_neq(slot[0], slot[1]);
 }
 
 /* ---- anti-amplification and cookies ---- */

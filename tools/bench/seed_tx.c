@@ -198,7 +198,7 @@ static int rf_stream_setup(struct rf_bench *b)
 		return -EINVAL;
 	for (unsigned i = 0; i < RF_B_LEAD; i++)
 		rf_append(b);
-	return rf_dpdk_stream_map(&b->st, b->key.stream_id, b->store, b->port.socket);
+	return rf_dpdk_stream_map(&b->st, b->key.stream_id, b->store, b->sessions, b->port.socket);
 }
 
 /* ---- the sessions ---- */
