@@ -86,6 +86,7 @@
  *    resume on the next call.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -135,33 +136,37 @@ enum { RF_SS_FREE, RF_SS_OPEN };
 #define RF_SL_CU 0x02       /* slot is on the catch-up list */
 
 struct rf_seed_session {
+	/* line 0: everything the fan-out reads and writes for each frame */
 	struct rf_addr addr;      /* the key; tx descriptors point here */
 	uint8_t state;            /* RF_SS_* */
 	uint8_t flags;            /* RF_SF_* */
 	uint8_t lflags;           /* RF_SL_*: the slot's, survives reuse */
 	uint8_t nsubs;            /* popcount(mask): the committed share */
+	uint64_t mask;            /* subscribed substreams (< K) */
+	uint64_t start_seq;       /* first sequence wanted */
+	uint64_t cu_mask;         /* the substreams catching up */
+	uint64_t tx_packets;
+	uint64_t tx_bytes;
+	/* the rest: handshake, timers, repairs, reports */
+	uint64_t listed;          /* slot is on substream list i: the slot's */
 	uint32_t hash;            /* of addr, for probing and backward shift */
 	uint32_t gen;             /* bumped when freed: stale repairs see it */
 	uint32_t free_next;
 	uint32_t upload_kbps;     /* offered in JOIN */
 	uint32_t repairs_queued;
+	uint32_t quality_reports;
+	uint32_t rejoins;
 	uint64_t peer_id;
-	uint64_t mask;            /* subscribed substreams (< K) */
-	uint64_t listed;          /* slot is on substream list i: the slot's */
-	uint64_t start_seq;       /* first sequence wanted */
 	uint64_t catchup_next;    /* next backlog sequence (RF_SF_CATCHUP) */
-	uint64_t cu_mask;         /* the substreams catching up */
 	uint64_t joined_ms;
 	uint64_t last_rx_ms;
 	uint64_t offered_ms;      /* when CANDIDATES last went out to it */
 	uint64_t rx_packets;
-	uint64_t tx_packets;
-	uint64_t tx_bytes;
-	uint32_t quality_reports;
-	uint32_t rejoins;
 	struct rf_quality quality;
-};
+} __attribute__((aligned(RF_SEED_ALIGN)));
 
+_Static_assert(offsetof(struct rf_seed_session, tx_bytes) + sizeof(uint64_t) <= RF_SEED_ALIGN,
+	       "the fan-out's fields share one cache line");
 _Static_assert(sizeof(struct rf_seed_session) <= 256,
 	       "100 000 sessions must fit in 25.6 MB");
 
