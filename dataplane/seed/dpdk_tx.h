@@ -13,7 +13,9 @@
  *              payload is never copied. Needs a port that takes chains.
  *   copy:      one single-segment mbuf per datagram, payload copied in.
  * The UDP checksum is always filled in (IPv6 needs it), from the payload's
- * sum computed once per chunk, not once per peer.
+ * sum computed once per chunk, not once per peer. Stream data to a session
+ * takes the session's route: its headers and their sums, built from the
+ * neighbour table once, not looked up and written out per frame.
  *
  * One rf_dpdk_tx belongs to one lcore: nothing here locks. The seed
  * worker (serve_dpdk.c) and the TX benchmark (tools/bench/seed_tx.c) share
