@@ -198,17 +198,19 @@ static uint16_t rf_csum(const void *p, size_t len, uint32_t sum)
 }
 
 /* Frame i of the flood into f: a HELLO, or a JOIN with a random cookie.
- * Returns its length; the UDP payload's length in *udp_len. */
+ * Returns its length; the UDP payload's length in *udp_len. Headers are
+ * built in aligned locals and copied: in the frame, IP sits at offset 14. */
 static size_t rf_build_frame(const struct rf_flood_opts *o, const uint8_t *src_mac,
 			     uint64_t i, uint8_t *f, size_t *udp_len)
 {
-	struct ether_header *eth = (struct ether_header *)f;
-	struct iphdr *ip = (struct iphdr *)(eth + 1);
-	struct udphdr *udp = (struct udphdr *)(ip + 1);
-	uint8_t *payload = (uint8_t *)(udp + 1);
+	struct ether_header eth;
+	struct iphdr ip;
+	struct udphdr udp;
+	uint8_t *payload = f + RF_FL_L2L3;
 	struct rf_msg m = { .stream_id = o->stream_id };
 	uint32_t hosts = ~o->src_mask - 1, src = o->src_net + 1 + (uint32_t)(i % hosts);
 	uint32_t pseudo;
+	uint16_t sum;
 	int len;
 
 	if (o->join_every && i % o->join_every == o->join_every - 1) {
@@ -222,22 +224,25 @@ static size_t rf_build_frame(const struct rf_flood_opts *o, const uint8_t *src_m
 	len = rf_msg_encode(&m, payload, RF_FL_FRAME - RF_FL_L2L3);
 	if (len < 0)
 		return 0;
-	memcpy(eth->ether_dhost, o->seed_mac, ETH_ALEN);
-	memcpy(eth->ether_shost, src_mac, ETH_ALEN);
-	eth->ether_type = htons(ETHERTYPE_IP);
-	*ip = (struct iphdr){ .version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_UDP,
-			      .tot_len = htons((uint16_t)(sizeof(*ip) + sizeof(*udp) + (size_t)len)),
-			      .frag_off = htons(IP_DF), .saddr = htonl(src) };
-	memcpy(&ip->daddr, o->seed.ip, 4);
-	ip->check = htons(rf_csum(ip, sizeof(*ip), 0));
-	*udp = (struct udphdr){ .source = htons((uint16_t)(1024 + i % 60000)),
-				.dest = htons(o->seed.port),
-				.len = htons((uint16_t)(sizeof(*udp) + (size_t)len)) };
+	memcpy(eth.ether_dhost, o->seed_mac, ETH_ALEN);
+	memcpy(eth.ether_shost, src_mac, ETH_ALEN);
+	eth.ether_type = htons(ETHERTYPE_IP);
+	ip = (struct iphdr){ .version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_UDP,
+			     .tot_len = htons((uint16_t)(sizeof(ip) + sizeof(udp) + (size_t)len)),
+			     .frag_off = htons(IP_DF), .saddr = htonl(src) };
+	memcpy(&ip.daddr, o->seed.ip, 4);
+	ip.check = htons(rf_csum(&ip, sizeof(ip), 0));
+	udp = (struct udphdr){ .source = htons((uint16_t)(1024 + i % 60000)),
+			       .dest = htons(o->seed.port),
+			       .len = htons((uint16_t)(sizeof(udp) + (size_t)len)) };
 	pseudo = (src >> 16) + (src & 0xffff) + (uint32_t)(o->seed.ip[0] << 8 | o->seed.ip[1]) +
-		 (uint32_t)(o->seed.ip[2] << 8 | o->seed.ip[3]) + IPPROTO_UDP + ntohs(udp->len);
-	udp->check = htons(rf_csum(udp, sizeof(*udp) + (size_t)len, pseudo));
-	if (udp->check == 0)
-		udp->check = 0xffff;
+		 (uint32_t)(o->seed.ip[2] << 8 | o->seed.ip[3]) + IPPROTO_UDP + ntohs(udp.len);
+	sum = rf_csum(&udp, sizeof(udp), 0);
+	sum = rf_csum(payload, (size_t)len, pseudo + (uint16_t)~sum);
+	udp.check = htons(sum ? sum : 0xffff);
+	memcpy(f, &eth, sizeof(eth));
+	memcpy(f + sizeof(eth), &ip, sizeof(ip));
+	memcpy(f + sizeof(eth) + sizeof(ip), &udp, sizeof(udp));
 	*udp_len = (size_t)len;
 	return RF_FL_L2L3 + (size_t)len;
 }
@@ -272,29 +277,32 @@ static int rf_packet_socket(const char *iface, int *ifindex, uint8_t *mac)
 	return fd;
 }
 
-/* A frame from the seed's address and port to a spoofed source. */
+/* A frame from the seed's address and port to a spoofed source? Fields
+ * are copied out: IP sits at offset 14 of the frame. */
 static void rf_count_reply(struct rf_flood_rx *rx, const uint8_t *f, size_t len)
 {
-	const struct iphdr *ip = (const struct iphdr *)(f + sizeof(struct ether_header));
-	const struct udphdr *udp;
-	const uint8_t *payload;
-	size_t ihl;
+	const uint8_t *l3 = f + sizeof(struct ether_header);
+	struct udphdr udp;
+	struct iphdr ip;
+	size_t ihl, ulen;
 
-	if (len < RF_FL_L2L3 || ip->version != 4 || ip->protocol != IPPROTO_UDP)
+	if (len < RF_FL_L2L3)
 		return;
-	ihl = (size_t)ip->ihl * 4;
-	if (ihl < sizeof(*ip) || len < sizeof(struct ether_header) + ihl + sizeof(*udp))
+	memcpy(&ip, l3, sizeof(ip));
+	ihl = (size_t)ip.ihl * 4;
+	if (ip.version != 4 || ip.protocol != IPPROTO_UDP || ihl < sizeof(ip) ||
+	    len < sizeof(struct ether_header) + ihl + sizeof(udp))
 		return;
-	udp = (const struct udphdr *)((const uint8_t *)ip + ihl);
-	if (memcmp(&ip->saddr, rx->o->seed.ip, 4) != 0 || ntohs(udp->source) != rx->o->seed.port ||
-	    (ntohl(ip->daddr) & rx->o->src_mask) != rx->o->src_net)
+	memcpy(&udp, l3 + ihl, sizeof(udp));
+	ulen = ntohs(udp.len);
+	if (memcmp(&ip.saddr, rx->o->seed.ip, 4) != 0 || ntohs(udp.source) != rx->o->seed.port ||
+	    (ntohl(ip.daddr) & rx->o->src_mask) != rx->o->src_net || ulen < sizeof(udp))
 		return;
-	payload = (const uint8_t *)(udp + 1);
 	atomic_fetch_add(&rx->frames, 1);
 	atomic_fetch_add(&rx->frame_bytes, len);
-	atomic_fetch_add(&rx->udp_bytes, ntohs(udp->len) - sizeof(*udp));
-	if (payload + RF_OFF_TYPE < f + len)
-		atomic_fetch_add(&rx->by_type[payload[RF_OFF_TYPE]], 1);
+	atomic_fetch_add(&rx->udp_bytes, ulen - sizeof(udp));
+	if (sizeof(struct ether_header) + ihl + sizeof(udp) + RF_OFF_TYPE < len)
+		atomic_fetch_add(&rx->by_type[l3[ihl + sizeof(udp) + RF_OFF_TYPE]], 1);
 }
 
 static void *rf_rx_main(void *arg)
