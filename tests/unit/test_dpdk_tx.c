@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The seed's DPDK TX path (dataplane/seed/dpdk_tx.c) on its own: frames
+ * are built from rf_seed_tx descriptors and inspected in the queue before
+ * any PMD sees them. EAL runs without hugepages (IOVA as VA), so the chunk
+ * store in a memzone is sent by reference, as on a real port.
+ */
+#include <criterion/criterion.h>
+#include <sodium.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_memzone.h>
+#include <rte_udp.h>
+
+#include "dpdk_port.h"
+#include "dpdk_tx.h"
+#include "msg.h"
+
+#define SLOTS 64
+#define SESSIONS 8
+
+static const struct rte_ether_addr mac_a = { { 0x02, 0, 0, 0, 0, 0xa } };
+static const struct rte_ether_addr mac_b = { { 0x02, 0, 0, 0, 0, 0xb } };
+
+static struct {
+	struct rf_dpdk_self self;
+	struct rf_dpdk_pools pools;
+	struct rf_dpdk_tx tx;
+	struct rf_dpdk_stream st;
+	struct rf_chunk_store *store;
+	struct rf_lcore_stats stats;
+	uint64_t seq;                      /* of the one chunk in the store */
+	uint8_t payload[RF_CHUNK_DEFAULT];
+} fx;
+
+static void setup(void)
+{
+	char *argv[] = { "test_dpdk_tx", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
+			 "--iova-mode=va", "--log-level", "*:error", NULL };
+	size_t bytes = rf_chunk_store_size(SLOTS, RF_CHUNK_DEFAULT);
+	const struct rte_memzone *mz;
+
+	cr_assert_geq(rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv), 0);
+	cr_assert_geq(sodium_init(), 0);
+	fx.self = (struct rf_dpdk_self){ .mac = { { 0x02, 0, 0, 0, 0, 0x1 } },
+					 .has_ip4 = true, .has_ip6 = true,
+					 .ip4 = { 198, 18, 0, 1 }, .udp_port = 4433 };
+	inet_pton(AF_INET6, "2001:db8::1", fx.self.ip6);
+	cr_assert_eq(rf_dpdk_pools_create(0, 1, true, &fx.pools), 0);
+	cr_assert_eq(rf_dpdk_tx_init(&fx.tx, 64, 0, &fx.stats), 0);
+	mz = rte_memzone_reserve_aligned("test_store", bytes, 0, 0, 64);
+	cr_assert_not_null(mz);
+	fx.store = rf_chunk_store_init(mz->addr, bytes, SLOTS, RF_CHUNK_DEFAULT, 7);
+	cr_assert_not_null(fx.store);
+	randombytes_buf(fx.payload, sizeof(fx.payload));
+	fx.seq = rf_chunk_store_next(fx.store);
+	cr_assert_eq(rf_chunk_store_append(fx.store, fx.payload, sizeof(fx.payload), 0), 0);
+	cr_assert_eq(rf_dpdk_stream_map(&fx.st, 0x1122334455667788ull, fx.store, SESSIONS, 0), 0);
+}
+
+static void teardown(void)
+{
+	for (unsigned i = 0; i < fx.tx.nq; i++) {
+		rte_pktmbuf_free_bulk(fx.tx.q[i].buf, fx.tx.q[i].n);
+		fx.tx.q[i].n = 0;
+	}
+	rf_dpdk_tx_free(&fx.tx);
+	rf_dpdk_stream_unmap(&fx.st);
+	rf_dpdk_pools_free(&fx.pools);
+	rte_eal_cleanup();
+}
+
+TestSuite(dpdk_tx, .init = setup, .fini = teardown);
+
+static struct rf_addr v4(uint8_t last, uint16_t port)
+{
+	struct rf_addr a;
+
+	rf_addr_v4(&a, (const uint8_t[]){ 198, 18, 0, last }, port);
+	return a;
+}
+
+static struct rf_addr v6(uint8_t last, uint16_t port)
+{
+	struct rf_addr a = { .family = RF_AF_INET6, .port = port };
+
+	inet_pton(AF_INET6, "2001:db8::2", a.ip);
+	a.ip[15] = last;
+	return a;
+}
+
+/* Queue one DATA frame of the chunk to dst, as session slot `session`. */
+static struct rte_mbuf *send_data(unsigned q, const struct rf_addr *dst, uint32_t session)
+{
+	struct rf_seed_tx t = {
+		.kind = RF_SEED_TX_DATA, .dst = dst, .seq = fx.seq, .substream = 0,
+		.session = session, .chunk = rf_chunk_store_get(fx.store, fx.seq),
+	};
+	unsigned before = fx.tx.q[q].n;
+
+	cr_assert_not_null(t.chunk);
+	rf_dpdk_tx_seed(&fx.tx, &fx.st, &t, 1);
+	cr_assert_eq(fx.tx.q[q].n, before + 1, "one frame queued on queue %u", q);
+	return fx.tx.q[q].buf[before];
+}
+
+static uint16_t fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+/* The frame m, checked as a receiver would: Ethernet to mac, IP to dst
+ * with a good header checksum, UDP from the seed's port with a good
+ * checksum, and a DATA datagram that carries the chunk byte for byte. */
+static void check_frame(struct rte_mbuf *m, const struct rte_ether_addr *mac,
+			const struct rf_addr *dst)
+{
+	static uint8_t f[2048];
+	const uint8_t *p = rte_pktmbuf_read(m, 0, m->pkt_len, f);
+	struct rte_ether_hdr eth;
+	struct rte_udp_hdr udp;
+	struct rf_msg msg;
+	size_t l3 = sizeof(eth), l4;
+	uint32_t phdr;
+
+	cr_assert_not_null(p);
+	if (p != f)
+		memcpy(f, p, m->pkt_len);
+	memcpy(&eth, f, sizeof(eth));
+	cr_assert(rte_is_same_ether_addr(&eth.dst_addr, mac), "to the peer's MAC");
+	cr_assert(rte_is_same_ether_addr(&eth.src_addr, &fx.self.mac));
+	if (dst->family == RF_AF_INET) {
+		struct rte_ipv4_hdr ip;
+
+		memcpy(&ip, f + l3, sizeof(ip));
+		cr_assert_eq(eth.ether_type, RTE_BE16(RTE_ETHER_TYPE_IPV4));
+		cr_assert_eq(memcmp(&ip.dst_addr, dst->ip, 4), 0);
+		cr_assert_eq(memcmp(&ip.src_addr, fx.self.ip4, 4), 0);
+		cr_assert_eq(rte_be_to_cpu_16(ip.total_length), m->pkt_len - l3);
+		cr_assert_eq(fold(rte_raw_cksum(f + l3, sizeof(ip))), 0xffff, "IPv4 header checksum");
+		phdr = rte_raw_cksum(&ip.src_addr, 8) + rte_cpu_to_be_16(IPPROTO_UDP);
+		l4 = l3 + sizeof(ip);
+	} else {
+		struct rte_ipv6_hdr ip;
+
+		memcpy(&ip, f + l3, sizeof(ip));
+		cr_assert_eq(eth.ether_type, RTE_BE16(RTE_ETHER_TYPE_IPV6));
+		cr_assert_eq(memcmp(ip.dst_addr, dst->ip, 16), 0);
+		cr_assert_eq(memcmp(ip.src_addr, fx.self.ip6, 16), 0);
+		cr_assert_eq(rte_be_to_cpu_16(ip.payload_len), m->pkt_len - l3 - sizeof(ip));
+		phdr = rte_raw_cksum(ip.src_addr, 32) + rte_cpu_to_be_16(IPPROTO_UDP);
+		l4 = l3 + sizeof(ip);
+	}
+	memcpy(&udp, f + l4, sizeof(udp));
+	cr_assert_eq(rte_be_to_cpu_16(udp.src_port), fx.self.udp_port);
+	cr_assert_eq(rte_be_to_cpu_16(udp.dst_port), dst->port);
+	cr_assert_eq(rte_be_to_cpu_16(udp.dgram_len), m->pkt_len - l4);
+	cr_assert_eq(fold(phdr + udp.dgram_len + rte_raw_cksum(f + l4, m->pkt_len - l4)), 0xffff,
+		     "UDP checksum");
+	cr_assert_eq(rf_msg_decode(f + l4 + sizeof(udp), m->pkt_len - l4 - sizeof(udp), &msg), 0);
+	cr_assert_eq(msg.type, RF_MSG_DATA);
+	cr_assert_eq(msg.stream_id, fx.st.stream_id);
+	cr_assert_eq(msg.data.seq, fx.seq);
+	cr_assert_eq(msg.data.len, sizeof(fx.payload));
+	cr_assert_eq(memcmp(msg.data.payload, fx.payload, sizeof(fx.payload)), 0, "the chunk");
+}
+
+Test(dpdk_tx, ipv4_and_ipv6_frames_by_reference)
+{
+	struct rf_addr a = v4(2, 5000), b = v6(3, 5001);
+	struct rte_mbuf *m4, *m6;
+
+	cr_assert_eq(rf_dpdk_tx_add_queue(&fx.tx, 0, 0, &fx.self, &fx.pools, true), 0);
+	cr_assert_gt(fx.st.npages, 0, "the memzone store is sent by reference");
+	rf_dpdk_neigh_learn(&fx.tx, &a, &mac_a, 0, 1);
+	rf_dpdk_neigh_learn(&fx.tx, &b, &mac_b, 0, 1);
+	m4 = send_data(0, &a, 0);
+	m6 = send_data(0, &b, 1);
+	check_frame(m4, &mac_a, &a);
+	check_frame(m6, &mac_b, &b);
+	cr_assert_eq(m4->nb_segs, 2);
+	cr_assert_eq(m4->next, m6->next, "one payload mbuf for every peer's frame");
+	cr_assert_eq(rte_pktmbuf_mtod(m4->next, const uint8_t *),
+		     rf_chunk_store_get(fx.store, fx.seq)->payload, "the payload is not copied");
+	cr_assert_gt(rte_mbuf_refcnt_read(m4->next), 2, "each frame holds a reference");
+}
+
+Test(dpdk_tx, copy_path_sends_the_same_bytes)
+{
+	struct rf_addr a = v4(2, 5000);
+	struct rte_mbuf *m;
+
+	cr_assert_eq(rf_dpdk_tx_add_queue(&fx.tx, 0, 0, &fx.self, &fx.pools, false), 0);
+	rf_dpdk_neigh_learn(&fx.tx, &a, &mac_a, 0, 1);
+	m = send_data(0, &a, 0);
+	cr_assert_eq(m->nb_segs, 1);
+	check_frame(m, &mac_a, &a);
+}
+
+Test(dpdk_tx, route_follows_the_neighbour_table_and_the_slot)
+{
+	struct rf_addr a = v4(2, 5000), c = v4(4, 6000);
+
+	cr_assert_eq(rf_dpdk_tx_add_queue(&fx.tx, 0, 0, &fx.self, &fx.pools, true), 0);
+	rf_dpdk_neigh_learn(&fx.tx, &a, &mac_a, 0, 1);
+	check_frame(send_data(0, &a, 5), &mac_a, &a);
+	/* the peer moved behind another MAC: its cached route must follow */
+	rf_dpdk_neigh_learn(&fx.tx, &a, &mac_b, 0, 2);
+	check_frame(send_data(0, &a, 5), &mac_b, &a);
+	/* slot 5 now holds another peer, not yet in the table: the gateway
+	 * (the last MAC learned) */
+	check_frame(send_data(0, &c, 5), &mac_b, &c);
+	cr_assert_eq(fx.stats.dpdk_drops[RF_DPDK_DROP_NO_NEIGH], 0);
+}
+
+Test(dpdk_tx, no_next_hop_is_a_counted_drop)
+{
+	struct rf_addr a = v4(2, 5000);
+	struct rf_seed_tx t = {
+		.kind = RF_SEED_TX_DATA, .dst = &a, .seq = fx.seq, .session = 0,
+		.chunk = rf_chunk_store_get(fx.store, fx.seq),
+	};
+
+	cr_assert_eq(rf_dpdk_tx_add_queue(&fx.tx, 0, 0, &fx.self, &fx.pools, true), 0);
+	rf_dpdk_tx_seed(&fx.tx, &fx.st, &t, 1);
+	cr_assert_eq(fx.tx.q[0].n, 0);
+	cr_assert_eq(fx.stats.dpdk_drops[RF_DPDK_DROP_NO_NEIGH], 1);
+}
