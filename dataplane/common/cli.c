@@ -7,8 +7,7 @@
 
 #include "cli.h"
 
-int rf_cli_u64(const char *prog, const char *opt, const char *v, uint64_t min,
-	       uint64_t max, uint64_t *out)
+bool rf_cli_parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
 	unsigned long long n;
 	char *end;
@@ -16,12 +15,20 @@ int rf_cli_u64(const char *prog, const char *opt, const char *v, uint64_t min,
 	errno = 0;
 	n = strtoull(v, &end, 10);
 	/* strtoull takes "-1" as a huge number: refuse any sign */
-	if (errno || *end || !isdigit((unsigned char)*v) || n < min || n > max) {
+	if (errno || *end || !isdigit((unsigned char)*v) || n < min || n > max)
+		return false;
+	*out = n;
+	return true;
+}
+
+int rf_cli_u64(const char *prog, const char *opt, const char *v, uint64_t min,
+	       uint64_t max, uint64_t *out)
+{
+	if (!rf_cli_parse_u64(v, min, max, out)) {
 		fprintf(stderr, "%s: %s wants a whole number from %llu to %llu, got '%s'\n", prog,
 			opt, (unsigned long long)min, (unsigned long long)max, v);
 		return -EINVAL;
 	}
-	*out = n;
 	return 0;
 }
 

@@ -8,7 +8,12 @@
 #ifndef RF_CLI_H
 #define RF_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+/* A whole number in [min, max], with no message: for values inside
+ * others (a prefix length), whose caller says what was wrong. */
+bool rf_cli_parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *out);
 
 /* A whole number in [min, max]. */
 int rf_cli_uint(const char *prog, const char *opt, const char *v, unsigned min,

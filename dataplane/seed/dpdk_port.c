@@ -17,19 +17,28 @@
 #define RF_MBUFS_PER_QUEUE (RF_DPDK_RXD + RF_DPDK_TXD + 4096)
 #define RF_HDR_ROOM (RTE_PKTMBUF_HEADROOM + 128)
 
-/* Does the port take chained mbufs? MULTI_SEGS says so; net_null does
- * not say it, but its TX only counts and frees what it is given, and
- * rte_pktmbuf_free() frees a chain whole. */
-static bool rf_port_chains(const struct rte_eth_dev_info *info)
+/* A payload mbuf's 16-bit reference count holds every frame in flight on
+ * a worker's TX rings, plus the credit its lcore took. */
+_Static_assert(RF_DPDK_TXQ_MAX * (RF_DPDK_TXD + RF_DPDK_BURST) + RF_PAYLOAD_CREDIT + 1 <
+	       UINT16_MAX, "payload reference counts fit 16 bits");
+
+/* Does the port take chained mbufs? MULTI_SEGS says so. Asked for
+ * zero-copy, net_null takes them too: it does not say so, but its TX only
+ * counts and frees what it is given, and rte_pktmbuf_free() frees a chain
+ * whole (not with copy=1, which reads the first segment only: auto keeps
+ * to what a port says). */
+static bool rf_port_chains(const struct rte_eth_dev_info *info, enum rf_dpdk_tx_mode mode)
 {
 	return (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) ||
-	       strcmp(info->driver_name, "net_null") == 0;
+	       (mode == RF_DPDK_TX_ZEROCOPY && strcmp(info->driver_name, "net_null") == 0);
 }
 
 /* Does something keep each peer's datagrams on one RX queue? The NIC's
  * RSS; or, for the PMDs over kernel sockets, the kernel: af_xdp's queues
  * are the NIC's own, which its RSS (or a veth's sender's queue) fills, and
- * af_packet spreads flows over its sockets by their hash (fanout). */
+ * af_packet spreads flows over its sockets by their hash (fanout; with
+ * rollover, so a socket that overflows passes flows to another worker,
+ * which drops them as no_session until the peer rejoins). */
 static bool rf_port_shards(const struct rte_eth_dev_info *info)
 {
 	return (info->flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP)) ||
@@ -59,7 +68,7 @@ int rf_dpdk_port_probe(uint16_t port_id, unsigned want_queues,
 	if (q > 1 && !rf_port_shards(&info))
 		q = 1;
 	p->nb_queues = (uint16_t)RTE_MAX(q, 1u);
-	p->zerocopy = mode != RF_DPDK_TX_COPY && rf_port_chains(&info);
+	p->zerocopy = mode != RF_DPDK_TX_COPY && rf_port_chains(&info, mode);
 	if (mode == RF_DPDK_TX_ZEROCOPY && !p->zerocopy) {
 		rf_err("port %u (%s): no MULTI_SEGS TX offload, so no zero-copy TX", port_id,
 		       p->driver);
@@ -174,9 +183,11 @@ int rf_dpdk_pools_create(int socket, unsigned queues, bool chains,
 	/* 2^n - 1 is the mempool's best size */
 	unsigned n = rte_align32pow2(RTE_MAX(queues, 2u) * RF_MBUFS_PER_QUEUE) - 1;
 	/* a payload mbuf serves one chunk for every peer: a worker holds one
-	 * per recent chunk, plus what it took a burst at a time */
+	 * per recent chunk and what it took a burst at a time, and frames in
+	 * a TX ring may still hold released ones, one per frame at most; no
+	 * per-lcore cache, so no lcore hoards them (one get per 32 chunks) */
 	unsigned n_ext = rte_align32pow2(RTE_MAX(queues, 2u) *
-					 (RF_DPDK_CSUM_SLOTS + 2 * RF_DPDK_BURST)) - 1;
+					 (RF_DPDK_CSUM_SLOTS + RF_DPDK_BURST + RF_DPDK_TXD)) - 1;
 
 	memset(pools, 0, sizeof(*pools));
 	pools->pkt = rf_pool("pkt", socket, n, RF_POOL_CACHE, RTE_MBUF_DEFAULT_BUF_SIZE);
@@ -185,7 +196,7 @@ int rf_dpdk_pools_create(int socket, unsigned queues, bool chains,
 	if (!chains)
 		return 0;
 	pools->hdr = rf_pool("hdr", socket, n, RF_POOL_CACHE, RF_HDR_ROOM);
-	pools->ext = rf_pool("ext", socket, n_ext, RF_DPDK_BURST, 0);
+	pools->ext = rf_pool("ext", socket, n_ext, 0, 0);
 	if (!pools->hdr || !pools->ext) {
 		rf_dpdk_pools_free(pools);
 		return -ENOMEM;

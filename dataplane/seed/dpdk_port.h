@@ -20,9 +20,10 @@
 #define RF_DPDK_TXD 1024
 
 enum rf_dpdk_tx_mode {
-	RF_DPDK_TX_AUTO,       /* zero-copy where the port takes chains */
+	RF_DPDK_TX_AUTO,       /* zero-copy where the port says it takes chains */
 	RF_DPDK_TX_COPY,
-	RF_DPDK_TX_ZEROCOPY,   /* refused on ports without MULTI_SEGS */
+	RF_DPDK_TX_ZEROCOPY,   /* also on net_null; refused on other ports
+				* without MULTI_SEGS */
 };
 
 struct rf_dpdk_port {

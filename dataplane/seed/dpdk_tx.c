@@ -149,6 +149,7 @@ int rf_dpdk_tx_init(struct rf_dpdk_tx *x, uint32_t neighbours, int socket,
 		return -ENOMEM;
 	x->neigh_mask = slots - 1;
 	x->neigh_gen = 1;
+	x->gw_gen = 1;
 	x->shinfo.free_cb = rf_extbuf_rearm;
 	x->shinfo.fcb_opaque = &x->shinfo;
 	rte_mbuf_ext_refcnt_set(&x->shinfo, 1);
@@ -219,15 +220,22 @@ static inline const struct rf_dpdk_neigh *rf_neigh_find(const struct rf_dpdk_tx 
 	return NULL;
 }
 
+/* 0 marks a route never built. */
+static void rf_gen_bump(uint32_t *gen)
+{
+	if (++*gen == 0)
+		*gen = 1;
+}
+
 void rf_dpdk_neigh_learn(struct rf_dpdk_tx *x, const struct rf_addr *a,
 			 const struct rte_ether_addr *mac, unsigned q,
 			 uint32_t now_s)
 {
 	uint32_t h = rf_neigh_hash(a);
 	struct rf_dpdk_neigh *victim = NULL;
-	bool moved;
 
-	moved = !x->gw_valid || x->gw_q != q || !rte_is_same_ether_addr(&x->gw_mac, mac);
+	if (!x->gw_valid || x->gw_q != q || !rte_is_same_ether_addr(&x->gw_mac, mac))
+		rf_gen_bump(&x->gw_gen);
 	x->gw_valid = true;
 	x->gw_q = (uint8_t)q;
 	x->gw_mac = *mac;
@@ -243,10 +251,11 @@ void rf_dpdk_neigh_learn(struct rf_dpdk_tx *x, const struct rf_addr *a,
 	}
 	/* a full probe window evicts its stalest peer: it falls back to the
 	 * gateway MAC until its next datagram teaches us again */
-	moved = moved || !rf_neigh_is(victim, a) || victim->q != q ||
-		!rte_is_same_ether_addr(&victim->mac, mac);
-	if (moved && ++x->neigh_gen == 0)
-		x->neigh_gen = 1; /* 0 marks a route never built */
+	/* a new entry needs no bump: the gateway just became this very next
+	 * hop, so a route that went through it still goes the same way */
+	if (victim->family != 0 && (!rf_neigh_is(victim, a) || victim->q != q ||
+				    !rte_is_same_ether_addr(&victim->mac, mac)))
+		rf_gen_bump(&x->neigh_gen);  /* moved, or evicted */
 	memcpy(victim->ip, a->ip, 16);
 	victim->family = a->family;
 	victim->q = (uint8_t)q;
@@ -322,8 +331,7 @@ static void rf_txq_templates(struct rf_dpdk_txq *q)
 /* The route to dst through dmac on queue qi (struct rf_dpdk_route). The
  * caller made sure the seed has an address of dst's family on q's port. */
 static void rf_route_build(struct rf_dpdk_route *r, const struct rf_dpdk_txq *q, unsigned qi,
-			   const struct rte_ether_addr *dmac, const struct rf_addr *dst,
-			   uint32_t gen)
+			   const struct rte_ether_addr *dmac, const struct rf_addr *dst)
 {
 	uint16_t be_dport = rte_cpu_to_be_16(dst->port);
 	struct rte_udp_hdr *udp;
@@ -349,7 +357,6 @@ static void rf_route_build(struct rf_dpdk_route *r, const struct rf_dpdk_txq *q,
 	memcpy(r->hdr, dmac, RTE_ETHER_ADDR_LEN);
 	udp->dst_port = be_dport;
 	r->q = (uint8_t)qi;
-	r->gen = gen;
 	r->dst = *dst;
 }
 
@@ -401,6 +408,7 @@ static inline struct rf_dpdk_csum *rf_chunk_sums(struct rf_dpdk_tx *x,
 
 	if (unlikely(e->chunk != c || e->seq != t->seq)) {
 		rf_payload_release(e);
+		e->by_copy = false;
 		e->chunk = c;
 		e->seq = t->seq;
 		rf_data_hdr_write(e->hdr, st->stream_id, 0, t->seq, t->substream, c->len);
@@ -414,8 +422,9 @@ static inline struct rf_dpdk_csum *rf_chunk_sums(struct rf_dpdk_tx *x,
 	return e;
 }
 
-/* An mbuf from the queue's pool p, taken a burst at a time. */
-static inline struct rte_mbuf *rf_mbuf(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q, unsigned p)
+/* An mbuf from the queue's pool p, taken a burst at a time; NULL when the
+ * pool is dry (the caller counts a drop if a frame is lost). */
+static inline struct rte_mbuf *rf_mbuf(struct rf_dpdk_txq *q, unsigned p)
 {
 	static const size_t off[RF_DPDK_POOLS] = {
 		offsetof(struct rf_dpdk_pools, pkt), offsetof(struct rf_dpdk_pools, hdr),
@@ -425,18 +434,12 @@ static inline struct rte_mbuf *rf_mbuf(struct rf_dpdk_tx *x, struct rf_dpdk_txq 
 	if (unlikely(q->nstash[p] == 0)) {
 		struct rte_mempool *mp = *(struct rte_mempool **)((char *)&q->pools + off[p]);
 
-		if (rte_pktmbuf_alloc_bulk(mp, q->stash[p], RF_DPDK_BURST) != 0) {
-			x->stats->dpdk_drops[RF_DPDK_DROP_NO_MBUF]++;
+		if (rte_pktmbuf_alloc_bulk(mp, q->stash[p], RF_DPDK_BURST) != 0)
 			return NULL;
-		}
 		q->nstash[p] = RF_DPDK_BURST;
 	}
 	return q->stash[p][--q->nstash[p]];
 }
-
-/* References on a payload mbuf are taken this many at a time: a frame
- * then costs no atomic here, only the one the PMD's free makes. */
-#define RF_PAYLOAD_CREDIT 1024
 
 /* Give back the references e still holds: its credit and its own. The
  * mbuf goes back to its pool once the last frame using it is freed. */
@@ -454,7 +457,8 @@ static void rf_payload_release(struct rf_dpdk_csum *e)
 /* One reference on the chunk's payload mbuf, made on first use: the
  * same segment goes behind every peer's header (a chain may share a
  * segment that is never written: DPDK's ipv4_multicast does it too).
- * NULL when the payload has no IOVA (or no mbuf): it is copied. */
+ * NULL when the payload has no IOVA or no mbuf is to be had: then the
+ * chunk goes by copy, to every peer, without asking again. */
 static inline struct rte_mbuf *rf_payload_ref(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q,
 					      struct rf_dpdk_csum *e,
 					      const struct rf_dpdk_stream *st)
@@ -462,12 +466,16 @@ static inline struct rte_mbuf *rf_payload_ref(struct rf_dpdk_tx *x, struct rf_dp
 	const struct rf_chunk *c = e->chunk;
 
 	if (unlikely(e->credit == 0)) {
+		if (e->by_copy)
+			return NULL;
 		if (!e->payload) {
 			rte_iova_t iova = rf_payload_iova(st, c->payload, c->len);
 			struct rte_mbuf *m;
 
-			if (iova == RTE_BAD_IOVA || !(m = rf_mbuf(x, q, RF_DPDK_POOL_EXT)))
+			if (iova == RTE_BAD_IOVA || !(m = rf_mbuf(q, RF_DPDK_POOL_EXT))) {
+				e->by_copy = true;
 				return NULL;
+			}
 			rte_pktmbuf_attach_extbuf(m, (void *)(uintptr_t)c->payload, iova,
 						  c->len, &x->shinfo);
 			m->data_len = c->len;
@@ -492,11 +500,13 @@ static struct rte_mbuf *rf_build_dgram(struct rf_dpdk_tx *x, struct rf_dpdk_txq 
 				       const uint8_t *buf, uint16_t len, uint32_t sum)
 {
 	unsigned hl = rf_l2l3_len(r->dst.family);
-	struct rte_mbuf *m = rf_mbuf(x, q, RF_DPDK_POOL_PKT);
+	struct rte_mbuf *m = rf_mbuf(q, RF_DPDK_POOL_PKT);
 	uint8_t *p;
 
-	if (unlikely(!m))
+	if (unlikely(!m)) {
+		x->stats->dpdk_drops[RF_DPDK_DROP_NO_MBUF]++;
 		return NULL;
+	}
 	p = rte_pktmbuf_mtod(m, uint8_t *);
 	rte_memcpy(p + hl, buf, len);
 	rf_route_write(p, r, len, sum);
@@ -537,10 +547,11 @@ static struct rte_mbuf *rf_build_data(struct rf_dpdk_tx *x, struct rf_dpdk_txq *
 	sum = e->sum + rte_cpu_to_be_16((uint16_t)(t->flags << 8));
 	if (q->zerocopy)
 		ext = rf_payload_ref(x, q, e, st);
-	m = rf_mbuf(x, q, ext ? RF_DPDK_POOL_HDR : RF_DPDK_POOL_PKT);
+	m = rf_mbuf(q, ext ? RF_DPDK_POOL_HDR : RF_DPDK_POOL_PKT);
 	if (unlikely(!m)) {
 		if (ext)
 			e->credit++;       /* the reference goes back unused */
+		x->stats->dpdk_drops[RF_DPDK_DROP_NO_MBUF]++;
 		return NULL;
 	}
 	if (!ext)
@@ -623,6 +634,9 @@ static bool rf_route_find(struct rf_dpdk_tx *x, const struct rf_addr *dst,
 	const struct rte_ether_addr *mac;
 	unsigned qi;
 
+	r->via_gw = !e;
+	r->gen = x->neigh_gen;
+	r->gw_gen = x->gw_gen;
 	if (e) {
 		qi = e->q;
 		mac = &e->mac;
@@ -637,7 +651,7 @@ static bool rf_route_find(struct rf_dpdk_tx *x, const struct rf_addr *dst,
 		x->stats->dpdk_drops[RF_DPDK_DROP_NOT_OURS]++;
 		return false;
 	}
-	rf_route_build(r, &x->q[qi], qi, mac, dst, x->neigh_gen);
+	rf_route_build(r, &x->q[qi], qi, mac, dst);
 	return true;
 }
 
@@ -649,7 +663,8 @@ static inline const struct rf_dpdk_route *rf_session_route(struct rf_dpdk_tx *x,
 {
 	struct rf_dpdk_route *r = &st->routes[t->session];
 
-	if (likely(r->gen == x->neigh_gen && rf_addr_equal(&r->dst, t->dst)))
+	if (likely(r->gen == x->neigh_gen && (!r->via_gw || r->gw_gen == x->gw_gen) &&
+		   rf_addr_equal(&r->dst, t->dst)))
 		return r;
 	return rf_route_find(x, t->dst, r) ? r : NULL;
 }
@@ -702,7 +717,7 @@ void rf_dpdk_tx_dgram(struct rf_dpdk_tx *x, const struct rf_addr *dst,
 			x->stats->dpdk_drops[RF_DPDK_DROP_NOT_OURS]++;
 			return;
 		}
-		rf_route_build(&r, &x->q[q], q, mac, dst, 0);
+		rf_route_build(&r, &x->q[q], q, mac, dst);
 	} else if (!rf_route_find(x, dst, &r)) {
 		return;
 	}

@@ -39,6 +39,9 @@
 #define RF_DPDK_BURST 32
 #define RF_DPDK_TXQ_MAX 16   /* (port, queue) pairs one worker owns */
 #define RF_DPDK_CSUM_SLOTS 64
+/* References on a payload mbuf are taken this many at a time: a frame
+ * then costs no atomic in the TX path, only the one the PMD's free makes. */
+#define RF_PAYLOAD_CREDIT 1024
 
 /* The seed's own addresses on one port. */
 struct rf_dpdk_self {
@@ -66,11 +69,14 @@ enum { RF_DPDK_POOL_PKT, RF_DPDK_POOL_HDR, RF_DPDK_POOL_EXT, RF_DPDK_POOLS };
 /* How frames reach one peer: its Ethernet, IP and UDP headers but the
  * lengths and checksums, the sums of their constant words, and the queue.
  * Built from the neighbour table once per peer, not once per frame; good
- * while the neighbour table's generation is gen and the peer is dst. */
+ * while the peer is dst and the table's generation is gen, and, for a
+ * route through the gateway, the gateway's generation is gw_gen. */
 struct rf_dpdk_route {
 	uint8_t hdr[RF_DPDK_L2L3_V6];
 	uint8_t q;
+	bool via_gw;                       /* no neighbour entry: the gateway */
 	uint32_t gen;                      /* 0: never built */
+	uint32_t gw_gen;
 	uint32_t ip_sum;                   /* IPv4: header words but length, checksum */
 	uint32_t udp_sum;                  /* pseudo-header and UDP words but lengths */
 	struct rf_addr dst;
@@ -126,6 +132,7 @@ struct rf_dpdk_csum {
 	uint64_t seq;
 	struct rte_mbuf *payload;          /* NULL until a zero-copy frame needs it */
 	uint16_t credit;                   /* references taken, not yet handed out */
+	bool by_copy;                      /* no payload mbuf to be had: copies */
 	uint16_t sum;
 	uint8_t hdr[RF_DATA_HDR_LEN];
 } __rte_aligned(64);
@@ -135,7 +142,10 @@ struct rf_dpdk_tx {
 	struct rf_dpdk_txq q[RF_DPDK_TXQ_MAX];
 	struct rf_dpdk_neigh *neigh;
 	uint32_t neigh_mask;
-	uint32_t neigh_gen;                /* bumped when a peer's next hop changes */
+	/* Bumped when an entry's MAC or queue changes or it is evicted; and,
+	 * for routes through the gateway, when the gateway changes. Learning
+	 * what is known bumps nothing. */
+	uint32_t neigh_gen, gw_gen;
 	/* Where peers with no entry go: the last validated sender's MAC, on
 	 * a routed network the gateway's. */
 	bool gw_valid;

@@ -662,26 +662,31 @@ static void rf_dpdk_stream_up(struct rf_dpdk *d, unsigned s, const struct rf_chu
 			      const struct rf_sig_ring *sigs, uint64_t bps)
 {
 	const struct rf_serve_config *cfg = d->cfg;
+	struct rf_seed_params p;
 	bool zerocopy = false;
 
+	rf_serve_seed_params(cfg, s, bps, &p);
+	p.max_sessions = (cfg->max_sessions + d->nworkers - 1) / d->nworkers;
+	p.max_egress_bps /= d->nworkers;
+	/* every worker's memory first: a stream is served by all or none */
+	for (unsigned k = 0; k < d->nworkers; k++)
+		if (rf_dpdk_stream_map(&d->w[k]->st[s].tx, p.stream_id, store, p.max_sessions,
+				       d->w[k]->socket)) {
+			rf_err("stream %s: cannot start serving: no memory for %u routes",
+			       d->ids[s], p.max_sessions);
+			while (k-- > 0)
+				rf_dpdk_stream_unmap(&d->w[k]->st[s].tx);
+			return;
+		}
 	for (unsigned k = 0; k < d->nworkers; k++) {
 		struct rf_worker *w = d->w[k];
 		struct rf_wstream *ws = &w->st[s];
-		struct rf_seed_params p;
 		struct rf_seed *seed;
 		const char *err = "?";
 
-		rf_serve_seed_params(cfg, s, bps, &p);
-		p.max_sessions = (cfg->max_sessions + d->nworkers - 1) / d->nworkers;
-		p.max_egress_bps /= d->nworkers;
 		seed = rf_seed_init(ws->mem, ws->mem_len, &p, &err);
-		if (!seed) {
+		if (!seed) { /* bad parameters: the same on every worker, so on the first */
 			rf_err("stream %s: cannot start serving: %s", d->ids[s], err);
-			return;
-		}
-		if (rf_dpdk_stream_map(&ws->tx, p.stream_id, store, p.max_sessions, w->socket)) {
-			rf_err("stream %s: cannot start serving: no memory for %u routes",
-			       d->ids[s], p.max_sessions);
 			return;
 		}
 		zerocopy = ws->tx.npages > 0;

@@ -59,11 +59,16 @@ static size_t rf_http_header(char *line, size_t size, size_t n, void *ctx)
 	} else if (len > 12 && strncasecmp(line, "icy-metaint:", 12) == 0) {
 		char *end;
 
+		v = line + 12;
+		while (v < line + len && (*v == ' ' || *v == '\t'))
+			v++;
 		errno = 0;
-		hs->metaint = strtol(line + 12, &end, 10);
+		hs->metaint = strtol(v, &end, 10);
 		while (end < line + len && isspace((unsigned char)*end))
 			end++;
-		if (errno || end != line + len || hs->metaint < 0 || hs->metaint > (1 << 20))
+		/* digits, then only the line's end: anything else is refused */
+		if (errno || !isdigit((unsigned char)*v) || end != line + len ||
+		    hs->metaint < 0 || hs->metaint > (1 << 20))
 			hs->metaint = -1; /* refused in the first write */
 	} else if (len > 13 && strncasecmp(line, "content-type:", 13) == 0) {
 		v = line + 13;

@@ -204,17 +204,28 @@ Test(dpdk_tx, copy_path_sends_the_same_bytes)
 
 Test(dpdk_tx, route_follows_the_neighbour_table_and_the_slot)
 {
-	struct rf_addr a = v4(2, 5000), c = v4(4, 6000);
+	struct rf_addr a = v4(2, 5000), c = v4(4, 6000), d = v4(5, 7000);
+	uint32_t gen;
 
 	cr_assert_eq(rf_dpdk_tx_add_queue(&fx.tx, 0, 0, &fx.self, &fx.pools, true), 0);
 	rf_dpdk_neigh_learn(&fx.tx, &a, &mac_a, 0, 1);
+	check_frame(send_data(0, &a, 5), &mac_a, &a);
+	/* another peer behind another MAC moves the gateway, and learning
+	 * what is known changes nothing: a's route stands */
+	gen = fx.tx.neigh_gen;
+	rf_dpdk_neigh_learn(&fx.tx, &d, &mac_b, 0, 1);
+	rf_dpdk_neigh_learn(&fx.tx, &a, &mac_a, 0, 2);
+	cr_assert_eq(fx.tx.neigh_gen, gen, "no entry moved");
 	check_frame(send_data(0, &a, 5), &mac_a, &a);
 	/* the peer moved behind another MAC: its cached route must follow */
 	rf_dpdk_neigh_learn(&fx.tx, &a, &mac_b, 0, 2);
 	check_frame(send_data(0, &a, 5), &mac_b, &a);
 	/* slot 5 now holds another peer, not yet in the table: the gateway
-	 * (the last MAC learned) */
+	 * (the last MAC learned) ... */
 	check_frame(send_data(0, &c, 5), &mac_b, &c);
+	/* ... until it gets an entry of its own */
+	rf_dpdk_neigh_learn(&fx.tx, &c, &mac_a, 0, 3);
+	check_frame(send_data(0, &c, 5), &mac_a, &c);
 	cr_assert_eq(fx.stats.dpdk_drops[RF_DPDK_DROP_NO_NEIGH], 0);
 }
 

@@ -82,10 +82,10 @@ static int rf_ctl_prefix(const char *s, struct rf_token_fields *f)
 {
 	char addr[64];
 	const char *slash = strchr(s, '/');
-	unsigned len;
+	uint64_t len;
 
 	if (!slash || (size_t)(slash - s) >= sizeof(addr) ||
-	    rf_cli_uint("rawflowctl", "--prefix length", slash + 1, 0, 128, &len))
+	    !rf_cli_parse_u64(slash + 1, 0, 128, &len))
 		return -EINVAL;
 	memcpy(addr, s, (size_t)(slash - s));
 	addr[slash - s] = '\0';

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -69,6 +70,13 @@ static void rf_on_signal(int sig)
 	rf_stopping = 1;
 }
 
+static void rf_sleep_s(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+
+	nanosleep(&ts, NULL);
+}
+
 static void rf_usage(FILE *f)
 {
 	fprintf(f,
@@ -96,11 +104,11 @@ static int rf_parse_prefix4(const char *s, uint32_t *net, uint32_t *mask)
 {
 	char ip[INET_ADDRSTRLEN];
 	const char *slash = strchr(s, '/');
-	unsigned len;
 	struct in_addr a;
+	uint64_t len;
 
 	if (!slash || (size_t)(slash - s) >= sizeof(ip) ||
-	    rf_cli_uint("rawflow-flood", "--src prefix length", slash + 1, 8, 30, &len))
+	    !rf_cli_parse_u64(slash + 1, 8, 30, &len))
 		return -EINVAL;
 	memcpy(ip, s, (size_t)(slash - s));
 	ip[slash - s] = '\0';
@@ -128,7 +136,7 @@ static int rf_parse_opts(int argc, char **argv, struct rf_flood_opts *o)
 	};
 	const char *P = "rawflow-flood";
 	bool have_mac = false, have_seed = false, have_stream = false;
-	int c;
+	int c, end = 0;
 
 	*o = (struct rf_flood_opts){ .count = 1000000, .join_every = 4, .wait_s = 1 };
 	rf_parse_prefix4("198.19.0.0/16", &o->src_net, &o->src_mask);
@@ -146,9 +154,9 @@ static int rf_parse_opts(int argc, char **argv, struct rf_flood_opts *o)
 			have_seed = true;
 			break;
 		case 'm':
-			if (sscanf(optarg, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &o->seed_mac[0],
+			if (sscanf(optarg, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx%n", &o->seed_mac[0],
 				   &o->seed_mac[1], &o->seed_mac[2], &o->seed_mac[3],
-				   &o->seed_mac[4], &o->seed_mac[5]) != 6) {
+				   &o->seed_mac[4], &o->seed_mac[5], &end) != 6 || optarg[end]) {
 				fprintf(stderr, "%s: --seed-mac wants aa:bb:cc:dd:ee:ff, got '%s'\n",
 					P, optarg);
 				rc = -EINVAL;
@@ -161,7 +169,7 @@ static int rf_parse_opts(int argc, char **argv, struct rf_flood_opts *o)
 			break;
 		case 'p':
 			if (rf_parse_prefix4(optarg, &o->src_net, &o->src_mask)) {
-				fprintf(stderr, "%s: --src wants an IPv4 prefix such as 198.19.0.0/16, got '%s'\n",
+				fprintf(stderr, "%s: --src wants an IPv4 prefix of /8 to /30 such as 198.19.0.0/16, got '%s'\n",
 					P, optarg);
 				rc = -EINVAL;
 			}
@@ -169,7 +177,7 @@ static int rf_parse_opts(int argc, char **argv, struct rf_flood_opts *o)
 		case 'n': rc = rf_cli_u64(P, "--count", optarg, 1, UINT64_MAX, &o->count); break;
 		case 'r': rc = rf_cli_u64(P, "--rate", optarg, 0, 100000000, &o->rate); break;
 		case 'j': rc = rf_cli_uint(P, "--join-every", optarg, 0, 1000000, &o->join_every); break;
-		case 'w': rc = rf_cli_seconds(P, "--wait", optarg, &o->wait_s); break;
+		case 'w': rc = rf_cli_real(P, "--wait", optarg, 0, 3600, &o->wait_s); break;
 		case 'h': rf_usage(stdout); exit(0);
 		default: rf_usage(stderr); return -EINVAL;
 		}
@@ -247,11 +255,13 @@ static size_t rf_build_frame(const struct rf_flood_opts *o, const uint8_t *src_m
 	return RF_FL_L2L3 + (size_t)len;
 }
 
-static int rf_packet_socket(const char *iface, int *ifindex, uint8_t *mac)
+/* A packet socket on iface that receives protocol proto (0: none, for
+ * sending only). */
+static int rf_packet_socket(const char *iface, uint16_t proto, int *ifindex, uint8_t *mac)
 {
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP) };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(proto) };
 	struct ifreq ifr = { 0 };
-	int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_IP)), one = 1;
+	int fd = socket(AF_PACKET, SOCK_RAW, htons(proto)), one = 1;
 
 	if (fd < 0)
 		return -errno;
@@ -321,17 +331,18 @@ static void *rf_rx_main(void *arg)
 			iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
 			msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
 		}
-		n = recvmmsg(rx->fd, msgs, RF_FL_BATCH, 0, NULL);
+		n = recvmmsg(rx->fd, msgs, RF_FL_BATCH, MSG_WAITFORONE, NULL);
 		for (int i = 0; i < n; i++)
 			rf_count_reply(rx, bufs[i], msgs[i].msg_len);
 	}
 	return NULL;
 }
 
-/* Send o->count frames at o->rate; progress each second. Returns what
- * went out (frames and UDP payload bytes). */
-static void rf_flood(int fd, const struct rf_flood_opts *o, const uint8_t *mac,
-		     struct rf_flood_rx *rx, uint64_t *sent, uint64_t *sent_udp)
+/* Send o->count frames at o->rate; progress each second. What went out
+ * in *sent (frames) and *sent_udp (UDP payload bytes); -1 when the
+ * interface refused a send for good. */
+static int rf_flood(int fd, const struct rf_flood_opts *o, const uint8_t *mac,
+		    struct rf_flood_rx *rx, uint64_t *sent, uint64_t *sent_udp)
 {
 	static uint8_t frames[RF_FL_BATCH][RF_FL_FRAME];
 	struct mmsghdr msgs[RF_FL_BATCH];
@@ -346,9 +357,7 @@ static void rf_flood(int fd, const struct rf_flood_opts *o, const uint8_t *mac,
 		int k;
 
 		if (o->rate && *sent * 1000000000.0 / o->rate > (double)(now - t0)) {
-			struct timespec ts = { 0, 50000 };
-
-			nanosleep(&ts, NULL);
+			rf_sleep_s(50e-6);
 			continue;
 		}
 		for (unsigned i = 0; i < n; i++) {
@@ -360,7 +369,7 @@ static void rf_flood(int fd, const struct rf_flood_opts *o, const uint8_t *mac,
 		if (k < 0) {
 			if (errno != ENOBUFS && errno != EAGAIN && errno != EINTR) {
 				fprintf(stderr, "rawflow-flood: send on %s: %s\n", o->iface, strerror(errno));
-				return;
+				return -1;
 			}
 			continue; /* the device queue is full: try again */
 		}
@@ -376,6 +385,7 @@ static void rf_flood(int fd, const struct rf_flood_opts *o, const uint8_t *mac,
 			next_report += 1000000000ull;
 		}
 	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -387,6 +397,7 @@ int main(int argc, char **argv)
 	uint8_t mac[ETH_ALEN];
 	uint64_t sent, sent_udp, t0, t1;
 	int ifindex, tx_fd, rcvbuf = 32 << 20;
+	bool failed;
 	pthread_t th;
 	double secs;
 
@@ -394,8 +405,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (sodium_init() < 0)
 		return 1;
-	tx_fd = rf_packet_socket(o.iface, &ifindex, mac);
-	rx.fd = rf_packet_socket(o.iface, &ifindex, mac);
+	tx_fd = rf_packet_socket(o.iface, 0, &ifindex, mac);
+	rx.fd = rf_packet_socket(o.iface, ETH_P_IP, &ifindex, mac);
 	if (tx_fd < 0 || rx.fd < 0) {
 		fprintf(stderr, "rawflow-flood: packet socket on %s: %s\n", o.iface,
 			strerror(-(tx_fd < 0 ? tx_fd : rx.fd)));
@@ -408,9 +419,9 @@ int main(int argc, char **argv)
 	if (pthread_create(&th, NULL, rf_rx_main, &rx) != 0)
 		return 1;
 	t0 = rf_now_ns();
-	rf_flood(tx_fd, &o, mac, &rx, &sent, &sent_udp);
+	failed = rf_flood(tx_fd, &o, mac, &rx, &sent, &sent_udp) != 0;
 	t1 = rf_now_ns();
-	usleep((useconds_t)(o.wait_s * 1e6));
+	rf_sleep_s(o.wait_s);
 	atomic_store(&rx.stop, true);
 	pthread_join(th, NULL);
 	getsockopt(rx.fd, SOL_PACKET, PACKET_STATISTICS, &ps, &pslen);
@@ -427,5 +438,5 @@ int main(int argc, char **argv)
 	       ps.tp_drops);
 	close(tx_fd);
 	close(rx.fd);
-	return rf_stopping ? 1 : 0;
+	return rf_stopping || failed ? 1 : 0;
 }
