@@ -400,8 +400,8 @@ static inline bool rf_can_send(const struct rf_dpdk_self *self, uint8_t family)
 /* The chunk's DATA header (flags 0) and its sum with the payload's; NULL
  * when the store rewrote the slot while it was summed. */
 static inline struct rf_dpdk_csum *rf_chunk_sums(struct rf_dpdk_tx *x,
-						       const struct rf_dpdk_stream *st,
-						       const struct rf_seed_tx *t)
+						 const struct rf_dpdk_stream *st,
+						 const struct rf_seed_tx *t)
 {
 	struct rf_dpdk_csum *e = &x->csum[t->seq & (RF_DPDK_CSUM_SLOTS - 1)];
 	const struct rf_chunk *c = t->chunk;
