@@ -5,6 +5,7 @@
  * any PMD sees them. EAL runs without hugepages (IOVA as VA), so the chunk
  * store in a memzone is sent by reference, as on a real port.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <sodium.h>
 #include <string.h>
