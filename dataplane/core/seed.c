@@ -1107,8 +1107,6 @@ static void rf_tx_data(struct rf_seed *s, struct rf_seed_tx *t,
 			     extra);
 	t->substream = (uint8_t)sub;
 	t->chunk = c;
-	t->sig_msg = NULL;
-	t->sig_len = 0;
 	x->tx_packets++;
 	x->tx_bytes += bytes;
 	s->st.tx_packets++;

@@ -86,7 +86,8 @@ enum rf_seed_tx_kind {
 	RF_SEED_TX_SIGNATURE,  /* the encoded SIGNATURE at sig_msg[0..sig_len) */
 };
 
-/* A datagram of stream data to send. */
+/* A datagram of stream data to send. Fields marked DATA or SIGNATURE are
+ * set for that kind only: one is written per frame, so nothing more. */
 struct rf_seed_tx {
 	enum rf_seed_tx_kind kind;
 	const struct rf_addr *dst;      /* valid until the next rf_seed_* call */
