@@ -532,21 +532,21 @@ static void rf_list_add(struct rf_seed *s, uint32_t l, uint32_t idx)
 	rf_set_listed(s, l, x, true);
 }
 
-/* Visit entry r of a pass over list l: keep it (written at *w) if its slot
- * still belongs there, else drop it. Returns the session or NULL. */
-static struct rf_seed_session *rf_pass_visit(struct rf_seed *s, uint32_t l,
-					     uint32_t *r, uint32_t *w)
+/* Visit entry r of a pass over list l (its entries at a): keep it
+ * (written at *w) if its slot still belongs there, else drop it. Returns
+ * the slot, or RF_SEED_NONE. */
+static inline uint32_t rf_pass_visit(struct rf_seed *s, uint32_t l, uint32_t *a,
+				     uint32_t *r, uint32_t *w)
 {
-	uint32_t *a = rf_list(s, l), idx = a[*r];
+	uint32_t idx = a[(*r)++];
 	struct rf_seed_session *x = &s->sess[idx];
 
-	(*r)++;
 	if (!rf_member(s, l, x)) {
 		rf_set_listed(s, l, x, false);
-		return NULL;
+		return RF_SEED_NONE;
 	}
 	a[(*w)++] = idx;
-	return x;
+	return idx;
 }
 
 /* End a pass paused at (r, w): the unscanned tail moves down to w. */
@@ -1092,44 +1092,87 @@ enum rf_drop rf_seed_input(struct rf_seed *s, uint64_t now_ms,
 
 /* ---- pump ---- */
 
-/* sub is seq's substream, which callers know without a division. */
+/* What every frame of one chunk shares: rf_tx_to addresses a copy to a
+ * session. sub is seq's substream, which callers know without a division. */
+static struct rf_seed_tx rf_desc_data(uint64_t seq, uint32_t sub,
+				      const struct rf_chunk *c, uint8_t extra)
+{
+	return (struct rf_seed_tx){
+		.kind = RF_SEED_TX_DATA,
+		.seq = seq,
+		.flags = (uint8_t)((c->flags & (RF_FLAG_DATA_RAP | RF_FLAG_DATA_DISCONT)) |
+				   extra),
+		.substream = (uint8_t)sub,
+		.chunk = c,
+	};
+}
+
+static struct rf_seed_tx rf_desc_sig(const uint8_t *msg, uint16_t len)
+{
+	return (struct rf_seed_tx){
+		.kind = RF_SEED_TX_SIGNATURE,
+		.sig_msg = msg,
+		.sig_len = len,
+	};
+}
+
+/* The datagram's size, as the counters take it. */
+static uint64_t rf_desc_bytes(const struct rf_seed_tx *d)
+{
+	return d->kind == RF_SEED_TX_DATA ? RF_DATA_HDR_LEN + (uint64_t)d->chunk->len
+					  : d->sig_len;
+}
+
+/* d to session idx, counted in the session's totals; the seed's are the
+ * caller's to count. */
+static inline void rf_tx_to(struct rf_seed *s, struct rf_seed_tx *t,
+			    const struct rf_seed_tx *d, uint32_t idx, uint64_t bytes)
+{
+	struct rf_seed_session *x = &s->sess[idx];
+
+	/* field by field: a struct copy goes through the stack and stalls */
+	t->kind = d->kind;
+	t->dst = &x->addr;
+	t->session = idx;
+	t->seq = d->seq;
+	t->flags = d->flags;
+	t->substream = d->substream;
+	t->chunk = d->chunk;
+	if (d->kind == RF_SEED_TX_SIGNATURE) { /* DATA's consumers never read these */
+		t->sig_msg = d->sig_msg;
+		t->sig_len = d->sig_len;
+	}
+	x->tx_packets++;
+	x->tx_bytes += bytes;
+}
+
+/* One descriptor d to x, counted everywhere. */
+static void rf_tx_one(struct rf_seed *s, struct rf_seed_tx *t,
+		      const struct rf_seed_tx *d, struct rf_seed_session *x)
+{
+	uint64_t bytes = rf_desc_bytes(d);
+
+	rf_tx_to(s, t, d, (uint32_t)(x - s->sess), bytes);
+	s->st.tx_packets++;
+	s->st.tx_bytes += bytes;
+}
+
 static void rf_tx_data(struct rf_seed *s, struct rf_seed_tx *t,
 		       struct rf_seed_session *x, uint64_t seq, uint32_t sub,
 		       const struct rf_chunk *c, uint8_t extra)
 {
-	uint64_t bytes = RF_DATA_HDR_LEN + (uint64_t)c->len;
+	struct rf_seed_tx d = rf_desc_data(seq, sub, c, extra);
 
-	t->kind = RF_SEED_TX_DATA;
-	t->dst = &x->addr;
-	t->session = (uint32_t)(x - s->sess);
-	t->seq = seq;
-	t->flags = (uint8_t)((c->flags & (RF_FLAG_DATA_RAP | RF_FLAG_DATA_DISCONT)) |
-			     extra);
-	t->substream = (uint8_t)sub;
-	t->chunk = c;
-	x->tx_packets++;
-	x->tx_bytes += bytes;
-	s->st.tx_packets++;
-	s->st.tx_bytes += bytes;
+	rf_tx_one(s, t, &d, x);
 }
 
 static void rf_tx_sig(struct rf_seed *s, struct rf_seed_tx *t,
 		      struct rf_seed_session *x, const uint8_t *msg,
 		      uint16_t len)
 {
-	t->kind = RF_SEED_TX_SIGNATURE;
-	t->dst = &x->addr;
-	t->session = (uint32_t)(x - s->sess);
-	t->seq = 0;
-	t->flags = 0;
-	t->substream = 0;
-	t->chunk = NULL;
-	t->sig_msg = msg;
-	t->sig_len = len;
-	x->tx_packets++;
-	x->tx_bytes += len;
-	s->st.tx_packets++;
-	s->st.tx_bytes += len;
+	struct rf_seed_tx d = rf_desc_sig(msg, len);
+
+	rf_tx_one(s, t, &d, x);
 }
 
 /* The SIGNATURE of the group ending at last is not in the ring. Wait for
@@ -1183,27 +1226,41 @@ static bool rf_fan_pass(struct rf_seed *s, uint32_t l, uint64_t seq,
 			const struct rf_chunk *c, const uint8_t *msg, uint16_t len,
 			struct rf_seed_tx *tx, unsigned *n, unsigned max)
 {
+	/* The pass runs on locals: a descriptor's byte-wide fields may alias
+	 * anything, so state read through s would be reloaded every frame. */
+	struct rf_seed_tx d = msg ? rf_desc_sig(msg, len) : rf_desc_data(seq, l, c, 0);
+	uint64_t bytes = rf_desc_bytes(&d);
+	uint32_t *a = rf_list(s, l), count = s->lcount[l], r, w;
+	unsigned k = *n;
+
 	if (!s->fan_active) {
 		rf_pass_claim(s, l);
 		s->fan_active = true;
 		s->fan_r = s->fan_w = 0;
 	}
-	while (s->fan_r < s->lcount[l]) {
-		struct rf_seed_session *x;
+	r = s->fan_r;
+	w = s->fan_w;
+	while (r < count && k < max) {
+		uint32_t idx = rf_pass_visit(s, l, a, &r, &w);
+		const struct rf_seed_session *x;
 
-		if (*n == max)
-			return false;
-		x = rf_pass_visit(s, l, &s->fan_r, &s->fan_w);
-		if (!x || !rf_seq_ge(seq, x->start_seq) ||
+		if (idx == RF_SEED_NONE)
+			continue;
+		x = &s->sess[idx];
+		if (!rf_seq_ge(seq, x->start_seq) ||
 		    (msg ? !(x->mask & ~x->cu_mask) /* nothing live: its own SIGNATUREs */
 			 : (x->cu_mask >> l) & 1))  /* a data pass's list is its substream */
 			continue;
-		if (msg)
-			rf_tx_sig(s, &tx[(*n)++], x, msg, len);
-		else
-			rf_tx_data(s, &tx[(*n)++], x, seq, l, c, 0);
+		rf_tx_to(s, &tx[k++], &d, idx, bytes);
 	}
-	s->lcount[l] = s->fan_w;
+	s->st.tx_packets += k - *n;
+	s->st.tx_bytes += (k - *n) * bytes;
+	*n = k;
+	s->fan_r = r;
+	s->fan_w = w;
+	if (r < count)
+		return false;
+	s->lcount[l] = w;
 	s->fan_active = false;
 	return true;
 }
@@ -1595,7 +1652,7 @@ static void rf_compact(struct rf_seed *s, uint32_t budget)
 		}
 		l = s->tc_list;
 		while (budget > 0 && s->tc_r < s->lcount[l]) {
-			rf_pass_visit(s, l, &s->tc_r, &s->tc_w);
+			rf_pass_visit(s, l, rf_list(s, l), &s->tc_r, &s->tc_w);
 			budget--;
 		}
 		if (s->tc_r == s->lcount[l]) {
