@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "sockaddr.h"
 
 static const uint8_t rf_v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
@@ -125,4 +126,29 @@ int rf_stream_url_parse(const char *url, struct rf_addr *seed, uint64_t *stream_
 	if (errno || *end)
 		return -EINVAL;
 	return rf_addr_parse(host, 4433, seed);
+}
+
+int rf_prefix_parse(const char *s, struct rf_prefix *p)
+{
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	char ip[INET6_ADDRSTRLEN];
+	uint64_t len;
+
+	if (n == 0 || n >= sizeof(ip))
+		return -EINVAL;
+	memcpy(ip, s, n);
+	ip[n] = '\0';
+	memset(p, 0, sizeof(*p));
+	if (inet_pton(AF_INET, ip, p->ip) == 1)
+		p->family = RF_AF_INET;
+	else if (inet_pton(AF_INET6, ip, p->ip) == 1)
+		p->family = RF_AF_INET6;
+	else
+		return -EINVAL;
+	len = p->family == RF_AF_INET ? 32 : 128;
+	if (slash && !rf_cli_parse_u64(slash + 1, 0, len, &len))
+		return -EINVAL;
+	p->len = (uint8_t)len;
+	return 0;
 }

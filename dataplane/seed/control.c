@@ -87,37 +87,6 @@ void rf_control_close(int fd, const char *path)
 	unlink(path);
 }
 
-int rf_control_parse_prefix(const char *s, struct rf_seed_deny *d)
-{
-	char ip[64];
-	const char *slash = strchr(s, '/');
-	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	char *end;
-	long len;
-
-	if (n == 0 || n >= sizeof(ip))
-		return -EINVAL;
-	memcpy(ip, s, n);
-	ip[n] = '\0';
-	memset(d, 0, sizeof(*d));
-	if (inet_pton(AF_INET, ip, d->ip) == 1)
-		d->family = RF_AF_INET;
-	else if (inet_pton(AF_INET6, ip, d->ip) == 1)
-		d->family = RF_AF_INET6;
-	else
-		return -EINVAL;
-	len = d->family == RF_AF_INET ? 32 : 128;
-	if (slash) {
-		long max = len;
-
-		len = strtol(slash + 1, &end, 10);
-		if (*end || end == slash + 1 || len < 0 || len > max)
-			return -EINVAL;
-	}
-	d->prefix_len = (uint8_t)len;
-	return 0;
-}
-
 static void rf_control_deny(const struct rf_control_ops *ops, char *args, FILE *out)
 {
 	static struct rf_seed_deny list[RF_SEED_DENY_MAX];
@@ -125,10 +94,15 @@ static void rf_control_deny(const struct rf_control_ops *ops, char *args, FILE *
 	char *save = NULL;
 
 	for (char *tok = strtok_r(args, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
-		if (n == RF_SEED_DENY_MAX || rf_control_parse_prefix(tok, &list[n]) != 0) {
+		struct rf_prefix p;
+
+		if (n == RF_SEED_DENY_MAX || rf_prefix_parse(tok, &p) != 0) {
 			fprintf(out, "{\"error\": \"bad prefix or more than %d\"}\n", RF_SEED_DENY_MAX);
 			return;
 		}
+		list[n].family = p.family;
+		list[n].prefix_len = p.len;
+		memcpy(list[n].ip, p.ip, sizeof(list[n].ip));
 		n++;
 	}
 	if (ops->deny(ops->ctx, list, n) != 0) {

@@ -51,7 +51,4 @@ void rf_control_stream_json(FILE *out, bool first, const char *stream_id,
 void rf_control_session_json(FILE *out, bool first, const char *stream_id,
 			     const struct rf_seed_peer_view *v);
 
-/* "198.18.0.0/15" or "2001:db8::/32" (no length: the whole address). */
-int rf_control_parse_prefix(const char *s, struct rf_seed_deny *d);
-
 #endif

@@ -10,7 +10,6 @@
  *   rawflowctl control PATH COMMAND...         ask a running seed (stats,
  *                                              sessions, deny PREFIX..., drain)
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <sodium.h>
@@ -25,6 +24,7 @@
 #include "cli.h"
 #include "crypto.h"
 #include "keyfile.h"
+#include "sockaddr.h"
 
 static void rf_ctl_usage(FILE *f)
 {
@@ -77,28 +77,6 @@ static int rf_ctl_token_key(int argc, char **argv)
 	return 0;
 }
 
-/* "198.18.0.0/15" or "2001:db8::/32" into the token's prefix fields. */
-static int rf_ctl_prefix(const char *s, struct rf_token_fields *f)
-{
-	char addr[64];
-	const char *slash = strchr(s, '/');
-	uint64_t len;
-
-	if (!slash || (size_t)(slash - s) >= sizeof(addr) ||
-	    !rf_cli_parse_u64(slash + 1, 0, 128, &len))
-		return -EINVAL;
-	memcpy(addr, s, (size_t)(slash - s));
-	addr[slash - s] = '\0';
-	if (inet_pton(AF_INET, addr, f->prefix_ip) == 1 && len <= 32)
-		f->family = RF_AF_INET;
-	else if (inet_pton(AF_INET6, addr, f->prefix_ip) == 1)
-		f->family = RF_AF_INET6;
-	else
-		return -EINVAL;
-	f->prefix_len = (uint8_t)len;
-	return 0;
-}
-
 static int rf_ctl_token(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -111,6 +89,7 @@ static int rf_ctl_token(int argc, char **argv)
 	};
 	static struct rf_token_keys keys;
 	struct rf_token_fields f = { 0 };
+	struct rf_prefix prefix;
 	const char *keys_path = NULL;
 	uint8_t token[RF_TOKEN_LEN];
 	char hex[2 * RF_TOKEN_LEN + 1], err[512];
@@ -137,10 +116,13 @@ static int rf_ctl_token(int argc, char **argv)
 				return 2;
 			break;
 		case 'p':
-			if (rf_ctl_prefix(optarg, &f) != 0) {
+			if (rf_prefix_parse(optarg, &prefix) != 0) {
 				fprintf(stderr, "rawflowctl: --prefix wants ADDR/LEN, got '%s'\n", optarg);
 				return 2;
 			}
+			f.family = prefix.family;
+			f.prefix_len = prefix.len;
+			memcpy(f.prefix_ip, prefix.ip, sizeof(f.prefix_ip));
 			break;
 		default: rf_ctl_usage(stderr); return 2;
 		}
@@ -212,6 +194,12 @@ int main(int argc, char **argv)
 		rf_ctl_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	/* "rawflowctl keygen --help" must not make a key file named --help */
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			rf_ctl_usage(stdout);
+			return 0;
+		}
 	if (!strcmp(argv[1], "keygen"))
 		return rf_ctl_keygen(argc - 1, argv + 1, true);
 	if (!strcmp(argv[1], "stream-id"))

@@ -100,22 +100,17 @@ static void rf_usage(FILE *f)
 		"\"amplification\" (reply / sent UDP bytes), \"capture_drops\", ...}\n");
 }
 
-static int rf_parse_prefix4(const char *s, uint32_t *net, uint32_t *mask)
+/* The spoofed sources: an IPv4 prefix of /8 to /30, into host order. */
+static int rf_src_prefix(const char *s, uint32_t *net, uint32_t *mask)
 {
-	char ip[INET_ADDRSTRLEN];
-	const char *slash = strchr(s, '/');
-	struct in_addr a;
-	uint64_t len;
+	struct rf_prefix p;
+	uint32_t ip;
 
-	if (!slash || (size_t)(slash - s) >= sizeof(ip) ||
-	    !rf_cli_parse_u64(slash + 1, 8, 30, &len))
+	if (rf_prefix_parse(s, &p) != 0 || p.family != RF_AF_INET || p.len < 8 || p.len > 30)
 		return -EINVAL;
-	memcpy(ip, s, (size_t)(slash - s));
-	ip[slash - s] = '\0';
-	if (inet_pton(AF_INET, ip, &a) != 1)
-		return -EINVAL;
-	*mask = ~0u << (32 - len);
-	*net = ntohl(a.s_addr) & *mask;
+	memcpy(&ip, p.ip, 4);
+	*mask = ~0u << (32 - p.len);
+	*net = ntohl(ip) & *mask;
 	return 0;
 }
 
@@ -139,7 +134,7 @@ static int rf_parse_opts(int argc, char **argv, struct rf_flood_opts *o)
 	int c, end = 0;
 
 	*o = (struct rf_flood_opts){ .count = 1000000, .join_every = 4, .wait_s = 1 };
-	rf_parse_prefix4("198.19.0.0/16", &o->src_net, &o->src_mask);
+	rf_src_prefix("198.19.0.0/16", &o->src_net, &o->src_mask);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		int rc = 0;
 
@@ -168,7 +163,7 @@ static int rf_parse_opts(int argc, char **argv, struct rf_flood_opts *o)
 			have_stream = true;
 			break;
 		case 'p':
-			if (rf_parse_prefix4(optarg, &o->src_net, &o->src_mask)) {
+			if (rf_src_prefix(optarg, &o->src_net, &o->src_mask)) {
 				fprintf(stderr, "%s: --src wants an IPv4 prefix of /8 to /30 such as 198.19.0.0/16, got '%s'\n",
 					P, optarg);
 				rc = -EINVAL;
