@@ -70,27 +70,8 @@ wait_for() {
 	done
 }
 
-# The test pattern of the issues: H.264 + AAC, about 2 Mbit/s, a keyframe
-# every 2 s, in real time: ffmpeg_live SECONDS OUTPUT-OPTIONS...
-ffmpeg_live() {
-	ffmpeg_pattern -re "$@"
-}
-
-# The same pattern as fast as it encodes: make_ts SECONDS FILE
-make_ts() {
-	ffmpeg_pattern "" "$1" -f mpegts "$2"
-}
-
-ffmpeg_pattern() {
-	local re=$1 seconds=$2; shift 2
-	ffmpeg -hide_banner -nostdin -loglevel error $re \
-		-f lavfi -i testsrc2=size=640x360:rate=25 \
-		-f lavfi -i sine=frequency=440:sample_rate=48000 \
-		-t "$seconds" -map 0:v -map 1:a \
-		-c:v libx264 -preset ultrafast -tune zerolatency -g 50 -threads 1 \
-		-b:v 1800k -maxrate 1800k -bufsize 1800k -pix_fmt yuv420p \
-		-c:a aac -b:a 128k "$@"
-}
+# ffmpeg_pattern, ffmpeg_live, make_ts: the test source
+. "$RF_SOURCE_ROOT/tools/lib/media.sh"
 
 # Byte offsets of the video keyframes in a TS file, one per line.
 keyframe_offsets() {
