@@ -334,57 +334,51 @@ static void rf_route_build(struct rf_dpdk_route *r, const struct rf_dpdk_txq *q,
 			   const struct rte_ether_addr *dmac, const struct rf_addr *dst)
 {
 	uint16_t be_dport = rte_cpu_to_be_16(dst->port);
-	struct rte_udp_hdr *udp;
 
 	if (dst->family == RF_AF_INET) {
-		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(r->hdr + RTE_ETHER_HDR_LEN);
 		uint32_t dsum = rf_ip_sum(dst->ip, 4);
 
-		memcpy(r->hdr, q->tmpl4, RF_DPDK_L2L3_V4);
-		memcpy(&ip->dst_addr, dst->ip, 4);
 		r->ip_sum = q->sum4_ip + dsum;
 		r->udp_sum = q->sum4_udp + dsum + be_dport;
-		udp = (struct rte_udp_hdr *)(ip + 1);
 	} else {
-		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(r->hdr + RTE_ETHER_HDR_LEN);
-
-		memcpy(r->hdr, q->tmpl6, RF_DPDK_L2L3_V6);
-		memcpy(ip->dst_addr, dst->ip, 16);
 		r->ip_sum = 0;
 		r->udp_sum = q->sum6_udp + rf_ip_sum(dst->ip, 16) + be_dport;
-		udp = (struct rte_udp_hdr *)(ip + 1);
 	}
-	memcpy(r->hdr, dmac, RTE_ETHER_ADDR_LEN);
-	udp->dst_port = be_dport;
+	r->dmac = *dmac;
 	r->q = (uint8_t)qi;
 	r->dst = *dst;
 }
 
-/* Ethernet + IP + UDP headers at p, along route r, for a UDP payload of
- * plen bytes that sums to psum (unfolded is fine). */
-static inline void rf_route_write(uint8_t *p, const struct rf_dpdk_route *r,
-				  uint16_t plen, uint32_t psum)
+/* Ethernet + IP + UDP headers at p, along route r from queue q, for a UDP
+ * payload of plen bytes that sums to psum (unfolded is fine). */
+static inline void rf_route_write(uint8_t *p, const struct rf_dpdk_txq *q,
+				  const struct rf_dpdk_route *r, uint16_t plen, uint32_t psum)
 {
 	uint16_t ulen = (uint16_t)(sizeof(struct rte_udp_hdr) + plen);
 	uint16_t be_ulen = rte_cpu_to_be_16(ulen);
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)p;
 	struct rte_udp_hdr *udp;
 	uint16_t c;
 
 	if (r->dst.family == RF_AF_INET) {
-		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + RTE_ETHER_HDR_LEN);
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 		uint16_t be_total = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + ulen));
 
-		memcpy(p, r->hdr, RF_DPDK_L2L3_V4);
+		memcpy(p, q->tmpl4, RF_DPDK_L2L3_V4);
+		memcpy(&ip->dst_addr, r->dst.ip, 4);
 		ip->total_length = be_total;
 		ip->hdr_checksum = (uint16_t)~rf_csum_fold(r->ip_sum + be_total);
 		udp = (struct rte_udp_hdr *)(ip + 1);
 	} else {
-		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(p + RTE_ETHER_HDR_LEN);
+		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eth + 1);
 
-		memcpy(p, r->hdr, RF_DPDK_L2L3_V6);
+		memcpy(p, q->tmpl6, RF_DPDK_L2L3_V6);
+		memcpy(ip->dst_addr, r->dst.ip, 16);
 		ip->payload_len = be_ulen;
 		udp = (struct rte_udp_hdr *)(ip + 1);
 	}
+	eth->dst_addr = r->dmac;
+	udp->dst_port = rte_cpu_to_be_16(r->dst.port);
 	udp->dgram_len = be_ulen;
 	/* the length counts twice: pseudo-header and UDP header */
 	c = (uint16_t)~rf_csum_fold(r->udp_sum + psum + 2u * be_ulen);
@@ -509,7 +503,7 @@ static struct rte_mbuf *rf_build_dgram(struct rf_dpdk_tx *x, struct rf_dpdk_txq 
 	}
 	p = rte_pktmbuf_mtod(m, uint8_t *);
 	rte_memcpy(p + hl, buf, len);
-	rf_route_write(p, r, len, sum);
+	rf_route_write(p, q, r, len, sum);
 	m->data_len = (uint16_t)(hl + len);
 	m->pkt_len = m->data_len;
 	return m;
@@ -559,7 +553,7 @@ static struct rte_mbuf *rf_build_data(struct rf_dpdk_tx *x, struct rf_dpdk_txq *
 	p = rte_pktmbuf_mtod(m, uint8_t *);
 	memcpy(p + hl, e->hdr, RF_DATA_HDR_LEN);
 	p[hl + RF_OFF_FLAGS] = t->flags;
-	rf_route_write(p, r, (uint16_t)(RF_DATA_HDR_LEN + len), sum);
+	rf_route_write(p, q, r, (uint16_t)(RF_DATA_HDR_LEN + len), sum);
 	m->data_len = (uint16_t)(hl + RF_DATA_HDR_LEN);
 	if (ext) {
 		m->next = ext;
@@ -674,7 +668,6 @@ static inline void rf_route_prefetch(const struct rf_dpdk_stream *st, const stru
 	const struct rf_dpdk_route *r = &st->routes[t->session];
 
 	rte_prefetch0(r);
-	rte_prefetch0((const uint8_t *)r + RTE_CACHE_LINE_SIZE);
 }
 
 /* Routes are fetched this many descriptors ahead. */

@@ -14,8 +14,8 @@
  *   copy:      one single-segment mbuf per datagram, payload copied in.
  * The UDP checksum is always filled in (IPv6 needs it), from the payload's
  * sum computed once per chunk, not once per peer. Stream data to a session
- * takes the session's route: its headers and their sums, built from the
- * neighbour table once, not looked up and written out per frame.
+ * takes the session's route: next hop, queue and header sums, built from
+ * the neighbour table once, not looked up per frame.
  *
  * One rf_dpdk_tx belongs to one lcore: nothing here locks. The seed
  * worker (serve_dpdk.c) and the TX benchmark (tools/bench/seed_tx.c) share
@@ -66,13 +66,15 @@ enum { RF_DPDK_POOL_PKT, RF_DPDK_POOL_HDR, RF_DPDK_POOL_EXT, RF_DPDK_POOLS };
 #define RF_DPDK_L2L3_V4 42         /* Ethernet + IPv4 + UDP */
 #define RF_DPDK_L2L3_V6 62         /* Ethernet + IPv6 + UDP */
 
-/* How frames reach one peer: its Ethernet, IP and UDP headers but the
- * lengths and checksums, the sums of their constant words, and the queue.
- * Built from the neighbour table once per peer, not once per frame; good
- * while the peer is dst and the table's generation is gen, and, for a
- * route through the gateway, the gateway's generation is gw_gen. */
+/* How frames reach one peer: the next hop's MAC, the queue, the peer, and
+ * the sums of its headers' constant words. A frame's headers are the
+ * queue's template with these written in. Built from the neighbour table
+ * once per peer, not once per frame; good while the peer is dst and the
+ * table's generation is gen, and, for a route through the gateway, the
+ * gateway's generation is gw_gen. One cache line: a sweep over 10 000
+ * sessions stays in L2. */
 struct rf_dpdk_route {
-	uint8_t hdr[RF_DPDK_L2L3_V6];
+	struct rte_ether_addr dmac;
 	uint8_t q;
 	bool via_gw;                       /* no neighbour entry: the gateway */
 	uint32_t gen;                      /* 0: never built */
@@ -81,6 +83,8 @@ struct rf_dpdk_route {
 	uint32_t udp_sum;                  /* pseudo-header and UDP words but lengths */
 	struct rf_addr dst;
 } __rte_aligned(RTE_CACHE_LINE_SIZE);
+
+_Static_assert(sizeof(struct rf_dpdk_route) == RTE_CACHE_LINE_SIZE, "a route is one line");
 
 /* One stream as the TX path sees it. Zero-copy needs each payload's IOVA:
  * the store's memzone is mapped page by page (pages need not be
