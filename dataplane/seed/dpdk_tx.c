@@ -157,12 +157,13 @@ int rf_dpdk_tx_init(struct rf_dpdk_tx *x, uint32_t neighbours, int socket,
 	return 0;
 }
 
-static void rf_payload_release(struct rf_dpdk_csum *e);
+static void rf_shared_release(struct rf_dpdk_shared *sh);
 
 void rf_dpdk_tx_free(struct rf_dpdk_tx *x)
 {
 	for (unsigned i = 0; i < RF_DPDK_CSUM_SLOTS; i++)
-		rf_payload_release(&x->csum[i]);
+		rf_shared_release(&x->csum[i].payload);
+	rf_shared_release(&x->sig);
 	for (unsigned i = 0; i < x->nq; i++)
 		for (unsigned p = 0; p < RF_DPDK_POOLS; p++)
 			rte_pktmbuf_free_bulk(x->q[i].stash[p], x->q[i].nstash[p]);
@@ -401,7 +402,7 @@ static inline struct rf_dpdk_csum *rf_chunk_sums(struct rf_dpdk_tx *x,
 	const struct rf_chunk *c = t->chunk;
 
 	if (unlikely(e->chunk != c || e->seq != t->seq)) {
-		rf_payload_release(e);
+		rf_shared_release(&e->payload);
 		e->by_copy = false;
 		e->chunk = c;
 		e->seq = t->seq;
@@ -435,52 +436,61 @@ static inline struct rte_mbuf *rf_mbuf(struct rf_dpdk_txq *q, unsigned p)
 	return q->stash[p][--q->nstash[p]];
 }
 
-/* Give back the references e still holds: its credit and its own. The
+/* Give back the references sh still holds: its credit and its own. The
  * mbuf goes back to its pool once the last frame using it is freed. */
-static void rf_payload_release(struct rf_dpdk_csum *e)
+static void rf_shared_release(struct rf_dpdk_shared *sh)
 {
-	if (!e->payload)
+	if (!sh->m)
 		return;
-	if (e->credit)
-		rte_mbuf_refcnt_update(e->payload, (int16_t)-e->credit);
-	rte_pktmbuf_free_seg(e->payload);
-	e->payload = NULL;
-	e->credit = 0;
+	if (sh->credit)
+		rte_mbuf_refcnt_update(sh->m, (int16_t)-sh->credit);
+	rte_pktmbuf_free_seg(sh->m);
+	sh->m = NULL;
+	sh->credit = 0;
 }
 
-/* One reference on the chunk's payload mbuf, made on first use: the
- * same segment goes behind every peer's header (a chain may share a
- * segment that is never written: DPDK's ipv4_multicast does it too).
- * NULL when the payload has no IOVA or no mbuf is to be had: then the
- * chunk goes by copy, to every peer, without asking again. */
+/* One reference on sh's mbuf for a frame. References are taken
+ * RF_PAYLOAD_CREDIT at a time, so the only atomic per frame is the
+ * PMD's free. A chain may share a segment that is never written: DPDK's
+ * ipv4_multicast does it too. */
+static inline struct rte_mbuf *rf_shared_ref(struct rf_dpdk_shared *sh)
+{
+	if (unlikely(sh->credit == 0)) {
+		rte_mbuf_refcnt_update(sh->m, RF_PAYLOAD_CREDIT);
+		sh->credit = RF_PAYLOAD_CREDIT;
+	}
+	sh->credit--;
+	return sh->m;
+}
+
+/* A reference on the chunk's payload mbuf, which is made on first use and
+ * goes behind every peer's header. NULL when the payload has no IOVA or no
+ * mbuf is to be had: then the chunk goes by copy, to every peer, without
+ * asking again. */
 static inline struct rte_mbuf *rf_payload_ref(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q,
 					      struct rf_dpdk_csum *e,
 					      const struct rf_dpdk_stream *st)
 {
 	const struct rf_chunk *c = e->chunk;
 
-	if (unlikely(e->credit == 0)) {
+	if (unlikely(!e->payload.m)) {
+		rte_iova_t iova;
+		struct rte_mbuf *m;
+
 		if (e->by_copy)
 			return NULL;
-		if (!e->payload) {
-			rte_iova_t iova = rf_payload_iova(st, c->payload, c->len);
-			struct rte_mbuf *m;
-
-			if (iova == RTE_BAD_IOVA || !(m = rf_mbuf(q, RF_DPDK_POOL_EXT))) {
-				e->by_copy = true;
-				return NULL;
-			}
-			rte_pktmbuf_attach_extbuf(m, (void *)(uintptr_t)c->payload, iova,
-						  c->len, &x->shinfo);
-			m->data_len = c->len;
-			m->pkt_len = c->len;
-			e->payload = m;
+		iova = rf_payload_iova(st, c->payload, c->len);
+		if (iova == RTE_BAD_IOVA || !(m = rf_mbuf(q, RF_DPDK_POOL_EXT))) {
+			e->by_copy = true;
+			return NULL;
 		}
-		rte_mbuf_refcnt_update(e->payload, RF_PAYLOAD_CREDIT);
-		e->credit = RF_PAYLOAD_CREDIT;
+		rte_pktmbuf_attach_extbuf(m, (void *)(uintptr_t)c->payload, iova,
+					  c->len, &x->shinfo);
+		m->data_len = c->len;
+		m->pkt_len = c->len;
+		e->payload.m = m;
 	}
-	e->credit--;
-	return e->payload;
+	return rf_shared_ref(&e->payload);
 }
 
 /* Room so that a copied payload lands cache-line aligned. */
@@ -509,17 +519,69 @@ static struct rte_mbuf *rf_build_dgram(struct rf_dpdk_tx *x, struct rf_dpdk_txq 
 	return m;
 }
 
-/* SIGNATUREs go to every session in a row: their sum is kept too. */
-static inline uint16_t rf_sig_sum(struct rf_dpdk_tx *x, const struct rf_seed_tx *t)
+/* SIGNATUREs go to every session in a row: their sum is kept, and a new
+ * one lets the last one's shared copy go. */
+static inline void rf_sig_track(struct rf_dpdk_tx *x, const struct rf_seed_tx *t)
 {
 	uint64_t first = rf_get64(t->sig_msg + RF_HDR_LEN);
 
-	if (unlikely(x->sig_msg != t->sig_msg || x->sig_first != first)) {
+	if (unlikely(x->sig_msg != t->sig_msg || x->sig_first != first ||
+		     x->sig_len != t->sig_len)) {
+		rf_shared_release(&x->sig);
+		x->sig_by_copy = false;
 		x->sig_msg = t->sig_msg;
 		x->sig_first = first;
+		x->sig_len = t->sig_len;
 		x->sig_sum = rte_raw_cksum(t->sig_msg, t->sig_len);
 	}
-	return x->sig_sum;
+}
+
+/* A reference on the shared copy of the SIGNATURE, made on first use; NULL
+ * when no mbuf is to be had (then it goes by copy to every peer). */
+static inline struct rte_mbuf *rf_sig_ref(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q)
+{
+	if (unlikely(!x->sig.m)) {
+		struct rte_mbuf *m;
+
+		if (x->sig_by_copy)
+			return NULL;
+		m = rf_mbuf(q, RF_DPDK_POOL_PKT);
+		if (!m || rte_pktmbuf_tailroom(m) < x->sig_len) {
+			rte_pktmbuf_free(m);
+			x->sig_by_copy = true;
+			return NULL;
+		}
+		rte_memcpy(rte_pktmbuf_mtod(m, void *), x->sig_msg, x->sig_len);
+		m->data_len = x->sig_len;
+		m->pkt_len = x->sig_len;
+		x->sig.m = m;
+	}
+	return rf_shared_ref(&x->sig);
+}
+
+static struct rte_mbuf *rf_build_sig(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q,
+				     const struct rf_dpdk_route *r, const struct rf_seed_tx *t)
+{
+	unsigned hl = rf_l2l3_len(r->dst.family);
+	struct rte_mbuf *m, *body = NULL;
+
+	rf_sig_track(x, t);
+	if (q->zerocopy)
+		body = rf_sig_ref(x, q);
+	if (!body)
+		return rf_build_dgram(x, q, r, t->sig_msg, t->sig_len, x->sig_sum);
+	m = rf_mbuf(q, RF_DPDK_POOL_HDR);
+	if (unlikely(!m)) {
+		x->sig.credit++;           /* the reference goes back unused */
+		x->stats->dpdk_drops[RF_DPDK_DROP_NO_MBUF]++;
+		return NULL;
+	}
+	rf_route_write(rte_pktmbuf_mtod(m, uint8_t *), q, r, t->sig_len, x->sig_sum);
+	m->data_len = (uint16_t)hl;
+	m->next = body;
+	m->nb_segs = 2;
+	m->pkt_len = hl + t->sig_len;
+	return m;
 }
 
 static struct rte_mbuf *rf_build_data(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q,
@@ -544,7 +606,7 @@ static struct rte_mbuf *rf_build_data(struct rf_dpdk_tx *x, struct rf_dpdk_txq *
 	m = rf_mbuf(q, ext ? RF_DPDK_POOL_HDR : RF_DPDK_POOL_PKT);
 	if (unlikely(!m)) {
 		if (ext)
-			e->credit++;       /* the reference goes back unused */
+			e->payload.credit++; /* the reference goes back unused */
 		x->stats->dpdk_drops[RF_DPDK_DROP_NO_MBUF]++;
 		return NULL;
 	}
@@ -692,7 +754,7 @@ void rf_dpdk_tx_seed(struct rf_dpdk_tx *x, const struct rf_dpdk_stream *st,
 		if (likely(t->kind == RF_SEED_TX_DATA))
 			m = rf_build_data(x, q, r, st, t);
 		else
-			m = rf_build_dgram(x, q, r, t->sig_msg, t->sig_len, rf_sig_sum(x, t));
+			m = rf_build_sig(x, q, r, t);
 		if (likely(m != NULL))
 			rf_txq_push(x, q, m);
 	}

@@ -128,14 +128,20 @@ struct rf_dpdk_txq {
 
 struct rf_dpdk_neigh;
 
+/* An mbuf that every peer's frame chains behind its own headers, and the
+ * references on it this lcore has taken and not yet handed out. */
+struct rf_dpdk_shared {
+	struct rte_mbuf *m;                /* NULL until a zero-copy frame needs it */
+	uint16_t credit;
+};
+
 /* A recent chunk as every peer's frame shares it: its DATA header (flags
  * 0), the sum of that header and the payload, and (zero-copy) the payload
- * mbuf with the references this lcore holds on it. */
+ * mbuf, attached to the chunk in the store. */
 struct rf_dpdk_csum {
 	const struct rf_chunk *chunk;
 	uint64_t seq;
-	struct rte_mbuf *payload;          /* NULL until a zero-copy frame needs it */
-	uint16_t credit;                   /* references taken, not yet handed out */
+	struct rf_dpdk_shared payload;
 	bool by_copy;                      /* no payload mbuf to be had: copies */
 	uint16_t sum;
 	uint8_t hdr[RF_DATA_HDR_LEN];
@@ -157,10 +163,16 @@ struct rf_dpdk_tx {
 	struct rte_ether_addr gw_mac;
 	struct rte_mbuf_ext_shared_info shinfo;
 	struct rf_lcore_stats *stats;
-	/* the SIGNATURE last sent, and its sum */
+	/* The SIGNATURE last sent (its ring buffer, group and length tell
+	 * its versions apart), its sum and, zero-copy, one copy of it that
+	 * every peer's frame shares: the ring rewrites its buffers, so frames
+	 * in flight cannot point into it. */
 	const uint8_t *sig_msg;
 	uint64_t sig_first;
+	uint16_t sig_len;
 	uint16_t sig_sum;
+	bool sig_by_copy;                  /* no mbuf to be had: copies */
+	struct rf_dpdk_shared sig;
 	struct rf_dpdk_csum csum[RF_DPDK_CSUM_SLOTS];
 };
 
@@ -179,7 +191,7 @@ void rf_dpdk_neigh_learn(struct rf_dpdk_tx *x, const struct rf_addr *a,
 			 const struct rte_ether_addr *mac, unsigned q,
 			 uint32_t now_s);
 
-/* Queue stream data: DATA by reference (or copied), SIGNATURE copied. */
+/* Queue stream data: DATA and SIGNATURE by reference (or copied). */
 void rf_dpdk_tx_seed(struct rf_dpdk_tx *x, const struct rf_dpdk_stream *st,
 		     const struct rf_seed_tx *tx, unsigned n);
 

@@ -117,15 +117,15 @@ static uint16_t fold(uint32_t s)
 
 /* The frame m, checked as a receiver would: Ethernet to mac, IP to dst
  * with a good header checksum, UDP from the seed's port with a good
- * checksum, and a DATA datagram that carries the chunk byte for byte. */
-static void check_frame(struct rte_mbuf *m, const struct rte_ether_addr *mac,
-			const struct rf_addr *dst)
+ * checksum. Returns the datagram (valid until the next call), its length
+ * in *len. */
+static const uint8_t *check_headers(struct rte_mbuf *m, const struct rte_ether_addr *mac,
+				    const struct rf_addr *dst, size_t *len)
 {
 	static uint8_t f[2048];
 	const uint8_t *p = rte_pktmbuf_read(m, 0, m->pkt_len, f);
 	struct rte_ether_hdr eth;
 	struct rte_udp_hdr udp;
-	struct rf_msg msg;
 	size_t l3 = sizeof(eth), l4;
 	uint32_t phdr;
 
@@ -163,7 +163,19 @@ static void check_frame(struct rte_mbuf *m, const struct rte_ether_addr *mac,
 	cr_assert_eq(rte_be_to_cpu_16(udp.dgram_len), m->pkt_len - l4);
 	cr_assert_eq(fold(phdr + udp.dgram_len + rte_raw_cksum(f + l4, m->pkt_len - l4)), 0xffff,
 		     "UDP checksum");
-	cr_assert_eq(rf_msg_decode(f + l4 + sizeof(udp), m->pkt_len - l4 - sizeof(udp), &msg), 0);
+	*len = m->pkt_len - l4 - sizeof(udp);
+	return f + l4 + sizeof(udp);
+}
+
+/* ... and a DATA datagram that carries the chunk byte for byte. */
+static void check_frame(struct rte_mbuf *m, const struct rte_ether_addr *mac,
+			const struct rf_addr *dst)
+{
+	struct rf_msg msg;
+	size_t len;
+	const uint8_t *d = check_headers(m, mac, dst, &len);
+
+	cr_assert_eq(rf_msg_decode(d, len, &msg), 0);
 	cr_assert_eq(msg.type, RF_MSG_DATA);
 	cr_assert_eq(msg.stream_id, fx.st.stream_id);
 	cr_assert_eq(msg.data.seq, fx.seq);
@@ -201,6 +213,71 @@ Test(dpdk_tx, copy_path_sends_the_same_bytes)
 	m = send_data(0, &a, 0);
 	cr_assert_eq(m->nb_segs, 1);
 	check_frame(m, &mac_a, &a);
+}
+
+/* Queue a SIGNATURE frame of msg[0..len) to dst, as session slot `session`. */
+static struct rte_mbuf *send_sig(const uint8_t *msg, uint16_t len, const struct rf_addr *dst,
+				 uint32_t session)
+{
+	struct rf_seed_tx t = {
+		.kind = RF_SEED_TX_SIGNATURE, .dst = dst, .session = session,
+		.sig_msg = msg, .sig_len = len,
+	};
+	unsigned before = fx.tx.q[0].n;
+
+	rf_dpdk_tx_seed(&fx.tx, &fx.st, &t, 1);
+	cr_assert_eq(fx.tx.q[0].n, before + 1, "one frame queued");
+	return fx.tx.q[0].buf[before];
+}
+
+static void check_sig(struct rte_mbuf *m, const struct rte_ether_addr *mac,
+		      const struct rf_addr *dst, const uint8_t *msg, uint16_t len)
+{
+	size_t got;
+	const uint8_t *d = check_headers(m, mac, dst, &got);
+
+	cr_assert_eq(got, len);
+	cr_assert_eq(memcmp(d, msg, len), 0, "the SIGNATURE byte for byte");
+}
+
+Test(dpdk_tx, signature_shared_by_every_peer_and_never_stale)
+{
+	struct rf_addr a = v4(2, 5000), b = v6(3, 5001);
+	static uint8_t ring[600], sent[600];
+	struct rte_mbuf *ma, *mb, *mc;
+
+	cr_assert_eq(rf_dpdk_tx_add_queue(&fx.tx, 0, 0, &fx.self, &fx.pools, true), 0);
+	rf_dpdk_neigh_learn(&fx.tx, &a, &mac_a, 0, 1);
+	rf_dpdk_neigh_learn(&fx.tx, &b, &mac_b, 0, 1);
+	randombytes_buf(ring, sizeof(ring));
+	memcpy(sent, ring, sizeof(ring));
+	ma = send_sig(ring, 400, &a, 0);
+	mb = send_sig(ring, 400, &b, 1);
+	cr_assert_eq(ma->nb_segs, 2);
+	cr_assert_eq(ma->next, mb->next, "one copy for every peer's frame");
+	/* the ring rewrites its buffer while the frames are queued: they
+	 * keep what was sent, and the next version (same buffer and group,
+	 * more hashes) is not taken for the last one */
+	randombytes_buf(ring + 32, sizeof(ring) - 32);
+	check_sig(ma, &mac_a, &a, sent, 400);
+	check_sig(mb, &mac_b, &b, sent, 400);
+	mc = send_sig(ring, 600, &a, 0);
+	check_sig(mc, &mac_a, &a, ring, 600);
+	cr_assert_neq(mc->next, ma->next);
+}
+
+Test(dpdk_tx, signature_by_copy)
+{
+	struct rf_addr a = v4(2, 5000);
+	static uint8_t msg[300];
+	struct rte_mbuf *m;
+
+	cr_assert_eq(rf_dpdk_tx_add_queue(&fx.tx, 0, 0, &fx.self, &fx.pools, false), 0);
+	rf_dpdk_neigh_learn(&fx.tx, &a, &mac_a, 0, 1);
+	randombytes_buf(msg, sizeof(msg));
+	m = send_sig(msg, sizeof(msg), &a, 0);
+	cr_assert_eq(m->nb_segs, 1);
+	check_sig(m, &mac_a, &a, msg, sizeof(msg));
 }
 
 Test(dpdk_tx, route_follows_the_neighbour_table_and_the_slot)
