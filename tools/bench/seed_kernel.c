@@ -6,9 +6,11 @@
  * the same datagrams to the same destinations, in the same run. UDP GSO
  * does not apply: consecutive datagrams go to different destinations.
  *
- * Run it inside a namespace whose route to the destinations is a dummy
- * device (tools/bench/seed does): the device's TX counter, read before and
- * after, counts what really left — not the sender's own figure.
+ * Run it inside a namespace whose route to the destinations leaves by a
+ * veth into a namespace that drops them (tools/bench/seed-kernel does):
+ * the device's TX counter, read before and after, counts what really
+ * left — not the sender's own figure. The two paths take RF_B_SLICES
+ * turns each.
  *
  *   bench_seed_kernel --sessions N --seconds S --dev DEV [--prefix 198.18]
  *
