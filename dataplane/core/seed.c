@@ -1130,15 +1130,17 @@ static inline void rf_tx_to(struct rf_seed *s, struct rf_seed_tx *t,
 {
 	struct rf_seed_session *x = &s->sess[idx];
 
-	/* field by field: a struct copy goes through the stack and stalls */
+	/* field by field, each kind's own (rf_seed_tx): a struct copy goes
+	 * through the stack and stalls */
 	t->kind = d->kind;
 	t->dst = &x->addr;
 	t->session = idx;
-	t->seq = d->seq;
 	t->flags = d->flags;
-	t->substream = d->substream;
-	t->chunk = d->chunk;
-	if (d->kind == RF_SEED_TX_SIGNATURE) { /* DATA's consumers never read these */
+	if (d->kind == RF_SEED_TX_DATA) {
+		t->seq = d->seq;
+		t->substream = d->substream;
+		t->chunk = d->chunk;
+	} else {
 		t->sig_msg = d->sig_msg;
 		t->sig_len = d->sig_len;
 	}

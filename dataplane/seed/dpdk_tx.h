@@ -60,9 +60,10 @@ struct rf_dpdk_pools {
 
 enum { RF_DPDK_POOL_PKT, RF_DPDK_POOL_HDR, RF_DPDK_POOL_EXT, RF_DPDK_POOLS };
 
-/* Frame headers are written from a per-peer template; the checksums are
- * summed from values, never read back from what was just written (that
- * stalls on store forwarding), with the constant parts summed once. */
+/* Frame headers are written from the queue's template and the peer's
+ * route; the checksums are summed from values, never read back from what
+ * was just written (that stalls on store forwarding), with the constant
+ * parts summed once. */
 #define RF_DPDK_L2L3_V4 42         /* Ethernet + IPv4 + UDP */
 #define RF_DPDK_L2L3_V6 62         /* Ethernet + IPv6 + UDP */
 
@@ -118,7 +119,7 @@ struct rf_dpdk_txq {
 	struct rf_dpdk_pools pools;
 	uint32_t sum4_ip;                  /* IPv4 header's constant words */
 	uint32_t sum4_udp, sum6_udp;       /* pseudo-header + UDP constants */
-	uint8_t tmpl4[RF_DPDK_L2L3_V4];    /* what every peer's route starts from */
+	uint8_t tmpl4[RF_DPDK_L2L3_V4];    /* every frame's headers but the peer's fields */
 	uint8_t tmpl6[RF_DPDK_L2L3_V6];
 	struct rte_mbuf *buf[RF_DPDK_BURST];
 	/* mbufs taken from each pool a burst at a time */

@@ -687,6 +687,8 @@ static void rf_dpdk_stream_up(struct rf_dpdk *d, unsigned s, const struct rf_chu
 		seed = rf_seed_init(ws->mem, ws->mem_len, &p, &err);
 		if (!seed) { /* bad parameters: the same on every worker, so on the first */
 			rf_err("stream %s: cannot start serving: %s", d->ids[s], err);
+			for (unsigned j = k; j < d->nworkers; j++)
+				rf_dpdk_stream_unmap(&d->w[j]->st[s].tx);
 			return;
 		}
 		zerocopy = ws->tx.npages > 0;

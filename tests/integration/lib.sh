@@ -119,18 +119,13 @@ json_field() {
 
 [ -x "$SEED" ] || { echo "1..0 # SKIP $SEED not built"; exit 0; }
 
-# make_netns_pair NAME: namespaces NAME-a and NAME-b joined by a veth pair,
-# 198.18.0.1/24 in a (dev va) and 198.18.0.2/24 in b (dev vb), no default
-# route; removed when the test ends. Needs root.
+# veth_pair: the test network
+. "$RF_SOURCE_ROOT/tools/lib/netns.sh"
+
+# make_netns_pair NAME: veth_pair NAME, removed when the test ends (NAME
+# carries the test's pid: nobody else's namespaces). Needs root.
 make_netns_pair() {
-	local n=$1
-	ip netns add "$n-a" && at_exit "ip netns del $n-a" || return 1
-	ip netns add "$n-b" && at_exit "ip netns del $n-b" || return 1
-	ip link add va netns "$n-a" type veth peer name vb netns "$n-b" || return 1
-	ip -n "$n-a" addr add 198.18.0.1/24 dev va
-	ip -n "$n-b" addr add 198.18.0.2/24 dev vb
-	ip -n "$n-a" link set va up
-	ip -n "$n-b" link set vb up
-	ip -n "$n-a" link set lo up
-	ip -n "$n-b" link set lo up
+	at_exit "ip netns del $1-a"
+	at_exit "ip netns del $1-b"
+	veth_pair "$1"
 }
