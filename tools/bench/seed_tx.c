@@ -121,17 +121,25 @@ static int rf_parse(int argc, char **argv, struct rf_bench *b)
 				b->mode = RF_DPDK_TX_COPY;
 			else if (strcmp(optarg, "zerocopy") == 0)
 				b->mode = RF_DPDK_TX_ZEROCOPY;
-			else if (strcmp(optarg, "auto") != 0)
+			else if (strcmp(optarg, "auto") != 0) {
+				fprintf(stderr, "%s: --tx-path is auto, copy or zerocopy, got '%s'\n",
+					P, optarg);
 				return -EINVAL;
+			}
 			break;
 		case 'm':
-			if (rte_ether_unformat_addr(optarg, &b->dst_mac) != 0)
+			if (rte_ether_unformat_addr(optarg, &b->dst_mac) != 0) {
+				fprintf(stderr, "%s: --dst-mac wants aa:bb:cc:dd:ee:ff, got '%s'\n",
+					P, optarg);
 				return -EINVAL;
+			}
 			break;
 		case 'f':
-			if (rf_cli_uint(P, "--family", optarg, 4, 6, &u) || u == 5)
+			if (strcmp(optarg, "4") != 0 && strcmp(optarg, "6") != 0) {
+				fprintf(stderr, "%s: --family is 4 or 6, got '%s'\n", P, optarg);
 				return -EINVAL;
-			b->family = (int)u;
+			}
+			b->family = optarg[0] == '4' ? 4 : 6;
 			break;
 		case 'k':
 			if (rf_cli_uint(P, "--substreams", optarg, 1, RF_SUBSTREAMS_MAX, &u))
