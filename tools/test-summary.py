@@ -12,6 +12,13 @@ import re
 import sys
 
 TAP = re.compile(r'^(not ok|ok)\b(.*)$')
+DIAG_MAX = 20  # diagnostic lines shown per failure
+
+
+def failure(tag, name, what, notes):
+    """A failed TAP line with its diagnostics: those printed since the
+    previous TAP line (a check prints them before its verdict)."""
+    return '\n'.join([f'{tag}/{name}: {what}'] + ['    ' + n for n in notes[-DIAG_MAX:]])
 
 
 def meson_log(path, tag, passed, failed):
@@ -19,15 +26,21 @@ def meson_log(path, tag, passed, failed):
         for line in f:
             t = json.loads(line)
             oks = bads = 0
+            notes = []
             for out in (t.get('stdout') or '').splitlines():
                 m = TAP.match(out)
                 if not m:
+                    if out.startswith('#'):
+                        notes.append(out)
                     continue
                 if m.group(1) == 'ok':
                     oks += 1
                 else:
                     bads += 1
-                    failed.append(f"{tag}/{t['name']}: {m.group(2).strip()}")
+                    failed.append(failure(tag, t['name'], m.group(2).strip(), notes))
+                notes = []
+            if bads and notes:  # what the test printed after its last verdict
+                failed[-1] = '\n'.join([failed[-1]] + ['    ' + n for n in notes[-DIAG_MAX:]])
             if t['result'] not in ('OK', 'EXPECTEDFAIL', 'SKIP') and bads == 0:
                 bads = 1
                 failed.append(f"{tag}/{t['name']}: {t['result']}")

@@ -144,6 +144,10 @@ bool rf_peer_send(struct rf_peer *pe, struct rf_peer_outbox *out,
 	}
 	o = &out->out[out->count];
 	m->stream_id = pe->p.stream_id;
+	/* we speak as a child here: a node that is both our parent and our
+	 * child must not take these for its parent's */
+	if (m->type == RF_MSG_KEEPALIVE || m->type == RF_MSG_BYE)
+		m->flags |= RF_FLAG_FROM_CHILD;
 	n = rf_msg_encode(m, o->buf, sizeof(o->buf));
 	if (n < 0)
 		return false;
@@ -607,11 +611,14 @@ bool rf_peer_input(struct rf_peer *pe, uint64_t now_ms, const struct rf_addr *sr
 		if (!(m.flags & RF_FLAG_UNSUB_SHED))
 			return false; /* a child's */
 		break;
+	case RF_MSG_KEEPALIVE:
+	case RF_MSG_BYE:
+		if (m.flags & RF_FLAG_FROM_CHILD)
+			return false; /* a child's, even from a parent */
+		break;
 	}
 	sl = rf_peer_slot_find(pe, src);
 	if (sl < 0) {
-		if (m.type == RF_MSG_BYE || m.type == RF_MSG_KEEPALIVE)
-			return false;
 		pe->stats.drops[RF_DROP_NO_SESSION]++;
 		return true;
 	}

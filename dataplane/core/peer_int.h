@@ -16,6 +16,9 @@
 #define RF_PEER_RETRY_MS 500         /* handshake retransmit */
 #define RF_PEER_HANDSHAKE_MS 1000    /* a peer parent must welcome us by then */
 #define RF_PEER_TARGET_MS 2000       /* a redirected join target, likewise */
+#define RF_PEER_HEAL_MS 300          /* a parent for a substream with no source,
+					likewise: after the 500 ms parent timeout,
+					a lost parent is replaced within 1 s */
 #define RF_PEER_UNUSABLE_MS 10000    /* a failed candidate rests this long */
 #define RF_PEER_REJOIN_MS 1000       /* seed session over: rejoin after */
 #define RF_PEER_SETTLE_MS 100        /* WELCOME without CANDIDATES: wait this */
@@ -70,6 +73,7 @@ struct rf_peer_sub {
 	uint64_t sub_ms;             /* SUBSCRIBE sent to sub */
 	uint64_t last_rx_ms;         /* last chunk from sub */
 	uint64_t live_from;          /* seen edge at SUBSCRIBE: older is catch-up */
+	uint64_t heal_by_ms;         /* no source: want must welcome us by then (0: none) */
 	uint32_t win_count;          /* chunks from sub in this window */
 	uint32_t rate_milli, late_ms;
 };

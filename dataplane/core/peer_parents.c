@@ -141,13 +141,14 @@ static int rf_free_slot(const struct rf_peer *pe)
 
 /*
  * The parent for substream s: among candidates that offer s, are not
- * resting or bad, have capacity left and a slot (existing or free), the
- * least loaded, then the one with most room; exclude is never chosen.
- * Spreading by load puts each substream on a different parent until
- * RF_PEER_PARENTS_MAX are in use. Opens the handshake with a new one.
- * The seed when nothing fits.
+ * resting or bad, have capacity left and a slot (existing or free; with
+ * serving_only, one that has welcomed us), the least loaded, then the one
+ * with most room; exclude is never chosen. Spreading by load puts each
+ * substream on a different parent until RF_PEER_PARENTS_MAX are in use.
+ * Opens the handshake with a new one. The seed when nothing fits.
  */
-static int rf_peer_pick(struct rf_peer *pe, unsigned s, uint64_t now, int exclude)
+static int rf_peer_pick(struct rf_peer *pe, unsigned s, uint64_t now, int exclude,
+			bool serving_only)
 {
 	int best = RF_PEER_NONE, best_sl = RF_PEER_NONE, free_sl = rf_free_slot(pe);
 	unsigned best_load = 0, best_room = 0;
@@ -164,7 +165,8 @@ static int rf_peer_pick(struct rf_peer *pe, unsigned s, uint64_t now, int exclud
 		sl = rf_known_slot(pe, i);
 		if (sl == exclude && sl != RF_PEER_NONE)
 			continue;
-		if (sl < 0 && free_sl < 0)
+		if (sl < 0 ? free_sl < 0 || serving_only : serving_only &&
+							 pe->slot[sl].state != RF_SLOT_READY)
 			continue;
 		load = sl >= 0 ? rf_slot_load(pe, sl) : 0;
 		cap = rf_known_capacity(pe, k);
@@ -194,10 +196,19 @@ static int rf_peer_pick(struct rf_peer *pe, unsigned s, uint64_t now, int exclud
 	return best_sl;
 }
 
+/* u lost its source (its parent failed, left or shed it): a new parent
+ * has until heal_by_ms to welcome us, then one already serving us takes
+ * it over (rf_peer_handshake_timers). */
+static void rf_sub_orphaned(struct rf_peer_sub *u, uint64_t now)
+{
+	if (!u->heal_by_ms)
+		u->heal_by_ms = now + RF_PEER_HEAL_MS;
+}
+
 void rf_peer_assign_all(struct rf_peer *pe, uint64_t now)
 {
 	for (unsigned s = 0; s < pe->k; s++)
-		pe->sub[s].want = (int8_t)rf_peer_pick(pe, s, now, RF_PEER_NONE);
+		pe->sub[s].want = (int8_t)rf_peer_pick(pe, s, now, RF_PEER_NONE, false);
 	pe->assigned = true;
 }
 
@@ -209,7 +220,7 @@ void rf_peer_rebalance(struct rf_peer *pe, uint64_t now)
 		return;
 	for (unsigned s = 0; s < pe->k; s++)
 		if (pe->sub[s].want == RF_PEER_HOME)
-			pe->sub[s].want = (int8_t)rf_peer_pick(pe, s, now, RF_PEER_HOME);
+			pe->sub[s].want = (int8_t)rf_peer_pick(pe, s, now, RF_PEER_HOME, false);
 }
 
 /* The session with sl is over (failed handshake, REDIRECT, BYE, bad
@@ -218,9 +229,12 @@ void rf_peer_slot_lost(struct rf_peer *pe, int sl, uint64_t now)
 {
 	struct rf_peer_slot *st = &pe->slot[sl];
 
-	for (unsigned s = 0; s < pe->k; s++)
-		if (pe->sub[s].sub == sl)
-			pe->sub[s].sub = RF_PEER_NONE;
+	for (unsigned s = 0; s < pe->k; s++) {
+		if (pe->sub[s].sub != sl)
+			continue;
+		pe->sub[s].sub = RF_PEER_NONE;
+		rf_sub_orphaned(&pe->sub[s], now);
+	}
 	if (sl == RF_PEER_HOME) {
 		/* rejoin later; what only the seed could serve waits for it */
 		st->state = RF_SLOT_WAIT;
@@ -231,7 +245,7 @@ void rf_peer_slot_lost(struct rf_peer *pe, int sl, uint64_t now)
 	rf_peer_known_rest(pe, &st->addr, now);
 	for (unsigned s = 0; s < pe->k; s++)
 		if (pe->sub[s].want == sl)
-			pe->sub[s].want = (int8_t)rf_peer_pick(pe, s, now, sl);
+			pe->sub[s].want = (int8_t)rf_peer_pick(pe, s, now, sl, false);
 	st->state = RF_SLOT_FREE;
 }
 
@@ -252,9 +266,11 @@ void rf_peer_shed(struct rf_peer *pe, int sl, uint64_t mask, uint64_t now)
 
 		if (!((mask >> s) & 1) || (u->sub != sl && u->want != sl))
 			continue;
-		if (u->sub == sl)
+		if (u->sub == sl) {
 			u->sub = RF_PEER_NONE;
-		u->want = (int8_t)rf_peer_pick(pe, s, now, sl);
+			rf_sub_orphaned(u, now);
+		}
+		u->want = (int8_t)rf_peer_pick(pe, s, now, sl, false);
 	}
 }
 
@@ -297,9 +313,10 @@ static void rf_peer_switch(struct rf_peer *pe, int sl, uint64_t mask, uint64_t n
 	for (unsigned s = 0; s < pe->k; s++) {
 		if (!((mask >> s) & 1))
 			continue;
-		pe->sub[s].want = (int8_t)rf_peer_pick(pe, s, now, sl);
+		pe->sub[s].want = (int8_t)rf_peer_pick(pe, s, now, sl, false);
 		if (pe->sub[s].want == sl)
 			pe->sub[s].sub = RF_PEER_NONE;
+		rf_sub_orphaned(&pe->sub[s], now);
 	}
 	pe->stats.parent_switches++;
 }
@@ -413,7 +430,9 @@ void rf_peer_home_next(struct rf_peer *pe, const struct rf_candidates *list,
 /* Handshake deadlines: a peer parent that has not welcomed us within
  * RF_PEER_HANDSHAKE_MS is given up; a redirected join target within
  * RF_PEER_TARGET_MS; the configured seed is tried for ever, starting over
- * from HELLO when a JOIN goes unanswered (its cookie may have expired). */
+ * from HELLO when a JOIN goes unanswered (its cookie may have expired).
+ * A substream with no source waits on a new parent only until its
+ * heal_by_ms, then goes to one that serves us already, or the seed. */
 void rf_peer_handshake_timers(struct rf_peer *pe, uint64_t now)
 {
 	struct rf_peer_slot *home = &pe->slot[RF_PEER_HOME];
@@ -438,6 +457,15 @@ void rf_peer_handshake_timers(struct rf_peer *pe, uint64_t now)
 		if ((st->state == RF_SLOT_HELLO || st->state == RF_SLOT_JOIN) &&
 		    now - st->hs_start_ms >= RF_PEER_HANDSHAKE_MS)
 			rf_peer_slot_lost(pe, sl, now);
+	}
+	for (unsigned s = 0; s < pe->k; s++) {
+		struct rf_peer_sub *u = &pe->sub[s];
+
+		if (!u->heal_by_ms || now < u->heal_by_ms)
+			continue;
+		u->heal_by_ms = 0;
+		if (u->want != RF_PEER_NONE && pe->slot[(int)u->want].state != RF_SLOT_READY)
+			u->want = (int8_t)rf_peer_pick(pe, s, now, u->want, true);
 	}
 }
 
@@ -498,6 +526,7 @@ void rf_peer_reconcile(struct rf_peer *pe, uint64_t now, struct rf_peer_outbox *
 			if (u->sub >= 0)
 				unsub[(int)u->sub] |= UINT64_C(1) << s;
 			u->sub = (int8_t)sl;
+			u->heal_by_ms = 0;
 			u->sub_ms = now;
 			u->last_rx_ms = now;
 			u->live_from = pe->seen_next;

@@ -85,6 +85,7 @@ enum rf_msg_type {
 #define RF_FLAG_JOIN_TOKEN 0x01   /* JOIN carries a token */
 #define RF_FLAG_JOIN_RELAY 0x02   /* JOIN to a peer: asks to become its child */
 #define RF_FLAG_UNSUB_SHED 0x01   /* UNSUBSCRIBE from a parent: it stops serving these */
+#define RF_FLAG_FROM_CHILD 0x01   /* KEEPALIVE, BYE: from a child to its parent or seed */
 
 /* Why a peer is told to go elsewhere (REDIRECT) or a session ends (BYE). */
 #define RF_REASON_LIST(X)                                                     \

@@ -305,6 +305,8 @@ static void node_rx(const struct rf_peer_out *o)
 	cr_assert_eq(rf_msg_decode(o->buf, o->len, &m), RF_DROP_NONE,
 		     "the peer sent an undecodable datagram");
 	cr_assert_eq(m.stream_id, sid);
+	if (m.type == RF_MSG_KEEPALIVE || m.type == RF_MSG_BYE)
+		cr_assert(m.flags & RF_FLAG_FROM_CHILD, "we speak as a child");
 	nd->n[m.type]++;
 	memset(&r, 0, sizeof(r));
 	switch (m.type) {
@@ -810,6 +812,33 @@ Test(peer, vanished_parent_is_replaced_in_time_without_skips)
 	cr_assert_eq(nodes[SEED].subs, 0);
 }
 
+/* The candidate first chosen for a vanished parent's substreams never
+ * answers: they still have a parent that sends within 1 s, one already
+ * serving us, instead of waiting out that candidate's handshake. */
+Test(peer, vanished_parent_replaced_in_time_when_the_first_choice_is_silent)
+{
+	int cands[] = { A, B }, late[] = { C };
+	uint64_t a_subs, dead_at;
+
+	join_with(cands, 2);
+	run_ms(500);
+	nodes[C].mode = M_SILENT;     /* named later, with the most room */
+	candidates(SEED, RF_MSG_CANDIDATES, 0, late, 1);
+	pump();
+	a_subs = nodes[A].subs;
+	cr_assert_neq(a_subs, 0);
+	nodes[A].dead = true;
+	dead_at = now;
+	while (((nodes[B].subs | nodes[SEED].subs) & a_subs) != a_subs && now < dead_at + 3000)
+		step();
+	cr_assert_eq((nodes[B].subs | nodes[SEED].subs) & a_subs, a_subs, "never moved");
+	cr_assert_leq(now - dead_at, 1000, "moved after %llu ms",
+		      (unsigned long long)(now - dead_at));
+	cr_assert_geq(nodes[C].n[RF_MSG_HELLO], 1, "the silent candidate was tried first");
+	run_ms(2000);
+	assert_all_played();
+}
+
 Test(peer, vanished_parent_gap_filled_by_repair)
 {
 	int cands[] = { A, B, C };
@@ -1022,8 +1051,41 @@ Test(peer, keepalives_echoed_not_ping_ponged)
 	pump();
 	cr_assert_eq(nodes[SEED].n[RF_MSG_KEEPALIVE], before + 1);
 	cr_assert_eq(nodes[SEED].ka_stamp, 0x1234);
-	/* from a stranger it is the relay side's */
+	/* a child's (CHILD flag) is the relay side's, even from a parent */
+	m.flags = RF_FLAG_FROM_CHILD;
+	cr_assert_not(feed(SEED, &m));
 	cr_assert_not(feed(C, &m));
+	cr_assert_eq(nodes[SEED].n[RF_MSG_KEEPALIVE], before + 1, "not echoed");
+	/* a parent's from a stranger: nobody's */
+	m.flags = 0;
+	before = st()->drops[RF_DROP_NO_SESSION];
+	cr_assert(feed(C, &m));
+	cr_assert_eq(st()->drops[RF_DROP_NO_SESSION], before + 1);
+}
+
+/* A node can be our parent and our child at once: the BYE it sends as a
+ * child (leaving our relay) is not its parent session ending. */
+Test(peer, a_parents_bye_as_our_child_is_for_the_relay_side)
+{
+	int cands[] = { A, B };
+	struct rf_msg m = { .type = RF_MSG_BYE, .flags = RF_FLAG_FROM_CHILD };
+	uint64_t a_subs;
+
+	join_with(cands, 2);
+	run_ms(300);
+	a_subs = nodes[A].subs;
+	cr_assert_neq(a_subs, 0);
+	m.bye.reason = RF_REASON_NORMAL;
+	cr_assert_not(feed(A, &m));
+	pump();
+	run_ms(300);
+	cr_assert_eq(nodes[A].subs, a_subs, "A still serves what it did");
+	cr_assert_eq(st()->parent_switches, 0);
+	bye(A, RF_REASON_DRAINING);   /* as our parent: its substreams move */
+	pump();
+	cr_assert_eq(nodes[B].subs & a_subs, a_subs);
+	run_ms(1500);
+	assert_all_played();
 }
 
 Test(peer, malformed_and_foreign_input_counted)
@@ -1120,7 +1182,10 @@ Test(peer, malformed_and_foreign_input_counted)
 		}
 		memset(&m, 0, sizeof(m));
 		m.type = RF_MSG_BYE;
-		cr_assert_not(feed(C, &m), "BYE from a stranger");
+		m.flags = RF_FLAG_FROM_CHILD;
+		cr_assert_not(feed(C, &m), "a child's BYE");
+		m.flags = 0;
+		cr_assert(feed(C, &m), "a parent's BYE from a stranger: counted");
 	}
 	/* forged WELCOME: a key that does not hash to the stream id */
 	memset(&m, 0, sizeof(m));
@@ -1129,7 +1194,7 @@ Test(peer, malformed_and_foreign_input_counted)
 	m.welcome.substreams = K;
 	m.welcome.group_size = G;
 	cr_assert(feed(C, &m));
-	cr_assert_eq(st()->drops[RF_DROP_NO_SESSION], 2);
+	cr_assert_eq(st()->drops[RF_DROP_NO_SESSION], 3);
 	/* the stream kept flowing through all of it */
 	pump();
 	run_ms(1500);
