@@ -83,6 +83,10 @@ struct rf_peer_params {
 	uint32_t repair_after_ms;       /* a hole this old is asked for (default 150) */
 	uint32_t store_slots;           /* power of two >= 64; the buffer (default 2048);
 					 * should hold delay_ms of stream and more */
+	/* The substreams our relay side serves to a: never taken from a,
+	 * which would be a loop with no source. NULL: we relay nothing. */
+	uint64_t (*relayed_to)(const void *ctx, const struct rf_addr *a);
+	const void *relay_ctx;
 };
 
 struct rf_peer_out {

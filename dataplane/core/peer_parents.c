@@ -141,7 +141,7 @@ static int rf_free_slot(const struct rf_peer *pe)
 
 /*
  * The parent for substream s: among candidates that offer s, are not
- * resting or bad, have capacity left and a slot (existing or free; with
+ * resting, bad or our own children for s, have capacity left and a slot (existing or free; with
  * serving_only, one that has welcomed us), the least loaded, then the one
  * with most room; exclude is never chosen. Spreading by load puts each
  * substream on a different parent until RF_PEER_PARENTS_MAX are in use.
@@ -162,6 +162,8 @@ static int rf_peer_pick(struct rf_peer *pe, unsigned s, uint64_t now, int exclud
 		    !((k->substreams >> s) & 1) ||
 		    rf_addr_equal(&k->addr, &pe->slot[RF_PEER_HOME].addr))
 			continue;
+		if (pe->p.relayed_to && ((pe->p.relayed_to(pe->p.relay_ctx, &k->addr) >> s) & 1))
+			continue; /* our child for s */
 		sl = rf_known_slot(pe, i);
 		if (sl == exclude && sl != RF_PEER_NONE)
 			continue;
@@ -464,8 +466,11 @@ void rf_peer_handshake_timers(struct rf_peer *pe, uint64_t now)
 		if (!u->heal_by_ms || now < u->heal_by_ms)
 			continue;
 		u->heal_by_ms = 0;
-		if (u->want != RF_PEER_NONE && pe->slot[(int)u->want].state != RF_SLOT_READY)
-			u->want = (int8_t)rf_peer_pick(pe, s, now, u->want, true);
+		if (u->want <= RF_PEER_HOME || pe->slot[(int)u->want].state == RF_SLOT_READY)
+			continue;
+		/* too slow when it mattered: not chosen again for a while */
+		rf_peer_known_rest(pe, &pe->slot[(int)u->want].addr, now);
+		u->want = (int8_t)rf_peer_pick(pe, s, now, u->want, true);
 	}
 }
 

@@ -442,6 +442,15 @@ static uint32_t rf_addr_hash(const struct rf_seed *s, const struct rf_addr *a)
 	return rf_get32(h);
 }
 
+/* One spelling per address: the key must not depend on junk. */
+static void rf_addr_key(struct rf_addr *key, const struct rf_addr *a)
+{
+	memset(key, 0, sizeof(*key));
+	key->family = a->family;
+	key->port = a->port;
+	memcpy(key->ip, a->ip, a->family == RF_AF_INET ? 4 : 16);
+}
+
 static uint32_t rf_find(const struct rf_seed *s, const struct rf_addr *a,
 			uint32_t h)
 {
@@ -1019,11 +1028,7 @@ enum rf_drop rf_seed_input(struct rf_seed *s, uint64_t now_ms,
 		s->st.unvalidated_rx_bytes += len;
 		return rf_drop_count(s, RF_DROP_NOT_IPV4_OR_6);
 	}
-	/* One spelling per address: the key must not depend on junk. */
-	memset(&a, 0, sizeof(a));
-	a.family = src->family;
-	a.port = src->port;
-	memcpy(a.ip, src->ip, src->family == RF_AF_INET ? 4 : 16);
+	rf_addr_key(&a, src);
 	h = rf_addr_hash(s, &a);
 	idx = rf_find(s, &a, h);
 	if (idx != RF_SEED_NONE)
@@ -1731,6 +1736,18 @@ unsigned rf_seed_drain(struct rf_seed *s, uint64_t now_ms,
 		s->drain_pos = idx + 1 < s->p.max_sessions ? idx + 1 : 0;
 	}
 	return (unsigned)s->st.sessions;
+}
+
+uint64_t rf_seed_session_substreams(const struct rf_seed *s, const struct rf_addr *a)
+{
+	struct rf_addr key;
+	uint32_t idx;
+
+	if (a->family != RF_AF_INET && a->family != RF_AF_INET6)
+		return 0;
+	rf_addr_key(&key, a);
+	idx = rf_find(s, &key, rf_addr_hash(s, &key));
+	return idx == RF_SEED_NONE ? 0 : s->sess[idx].mask;
 }
 
 unsigned rf_seed_sessions(const struct rf_seed *s, uint32_t *cursor,

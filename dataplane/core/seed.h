@@ -218,6 +218,9 @@ unsigned rf_seed_drain(struct rf_seed *s, uint64_t now_ms,
 
 const struct rf_seed_stats *rf_seed_stats(const struct rf_seed *s);
 
+/* The substreams the session at a is subscribed to; 0 with no session. */
+uint64_t rf_seed_session_substreams(const struct rf_seed *s, const struct rf_addr *a);
+
 /* Sessions, for the control socket: fills up to max views from index
  * *cursor on, returns the count (0 at the end). */
 unsigned rf_seed_sessions(const struct rf_seed *s, uint32_t *cursor,

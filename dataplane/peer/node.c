@@ -136,6 +136,14 @@ static void rf_node_relay_up(struct rf_node *n)
 	rf_seed_set_directory(n->relay, &seed, 1);
 }
 
+/* What the relay serves to a: the peer side never takes it from a. */
+static uint64_t rf_node_relayed_to(const void *ctx, const struct rf_addr *a)
+{
+	const struct rf_node *n = ctx;
+
+	return n->relay ? rf_seed_session_substreams(n->relay, a) : 0;
+}
+
 /* Once a second with upload_auto: the budget follows the uplink. */
 static void rf_node_meter(struct rf_node *n, uint64_t now, uint64_t committed_kbps)
 {
@@ -310,9 +318,11 @@ int rf_node_open(struct rf_node **out, const struct rf_node_config *cfg)
 		rf_err("cannot open a UDP socket on %s: %s", where, strerror(-rc));
 		goto fail;
 	}
-	bytes = rf_peer_mem_size(&cfg->peer);
+	n->cfg.peer.relayed_to = rf_node_relayed_to;
+	n->cfg.peer.relay_ctx = n;
+	bytes = rf_peer_mem_size(&n->cfg.peer);
 	n->peer_mem = bytes ? malloc(bytes) : NULL;
-	n->peer = n->peer_mem ? rf_peer_init(n->peer_mem, bytes, &cfg->peer, &err) : NULL;
+	n->peer = n->peer_mem ? rf_peer_init(n->peer_mem, bytes, &n->cfg.peer, &err) : NULL;
 	if (!n->peer) {
 		rf_err("cannot start the peer: %s", err ? err : "out of memory");
 		rc = -EINVAL;

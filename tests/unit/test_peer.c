@@ -673,6 +673,35 @@ Test(peer, substreams_spread_over_peer_parents)
 	cr_assert_eq(st()->parent_switches, 0);
 }
 
+/* Our relay serves substreams 0 and 1 to A: A is never our parent for
+ * them, even when it is the only candidate left. */
+static uint64_t a_is_our_child(const void *ctx, const struct rf_addr *a)
+{
+	(void)ctx;
+	return rf_addr_equal(a, &nodes[A].addr) ? 0x3 : 0;
+}
+
+Test(peer, never_takes_a_substream_from_its_own_child)
+{
+	struct rf_peer_params p = params();
+
+	p.relayed_to = a_is_our_child;
+	mkpeer(&p);
+	cand_nodes[0] = A;
+	cand_nodes[1] = B;
+	ncand = 2;
+	start();
+	run_ms(300);
+	cr_assert_eq(nodes[A].subs & 0x3, 0);
+	cr_assert_neq(nodes[A].subs, 0, "A serves what it may");
+	nodes[B].dead = true;
+	run_ms(1000);
+	cr_assert_eq(nodes[A].subs & 0x3, 0, "not even when B is gone");
+	cr_assert_eq(((nodes[A].subs | nodes[SEED].subs) & 0xf), 0xf);
+	run_ms(1500);
+	assert_all_played();
+}
+
 Test(peer, reordering_and_duplicates)
 {
 	struct rf_peer_params p = params();
@@ -819,6 +848,7 @@ Test(peer, vanished_parent_replaced_in_time_when_the_first_choice_is_silent)
 {
 	int cands[] = { A, B }, late[] = { C };
 	uint64_t a_subs, dead_at;
+	unsigned hellos;
 
 	join_with(cands, 2);
 	run_ms(500);
@@ -835,6 +865,14 @@ Test(peer, vanished_parent_replaced_in_time_when_the_first_choice_is_silent)
 	cr_assert_leq(now - dead_at, 1000, "moved after %llu ms",
 		      (unsigned long long)(now - dead_at));
 	cr_assert_geq(nodes[C].n[RF_MSG_HELLO], 1, "the silent candidate was tried first");
+	hellos = nodes[C].n[RF_MSG_HELLO];
+	/* B vanishes too: the candidate too slow the first time rests */
+	nodes[B].dead = true;
+	dead_at = now;
+	while ((nodes[SEED].subs & a_subs) != a_subs && now < dead_at + 3000)
+		step();
+	cr_assert_leq(now - dead_at, 1000);
+	cr_assert_eq(nodes[C].n[RF_MSG_HELLO], hellos, "asked again");
 	run_ms(2000);
 	assert_all_played();
 }
