@@ -4,12 +4,6 @@
  * parents. A peer announces its upload in JOIN and reports what it uses in
  * QUALITY; the ones with room for at least one more substream are offered,
  * the most spare first, ahead of the other seeds (the last resort).
- *
- * A peer is offered only for the substreams it takes from this seed, so
- * a peer moving a substream onto it hangs one level under the seed.
- * Offering everything let peers take substreams from their own
- * descendants: the grid rebalanced off the seed into loops with no
- * source, which stalled every peer at once until the parent timeout.
  */
 #include <string.h>
 
@@ -40,6 +34,7 @@ void rf_seed_directory_refresh(struct rf_seed *s, uint64_t stream_bps, uint8_t s
 	struct rf_candidate top[RF_SEED_DIR_MAX];
 	struct rf_seed_peer_view v[RF_DIR_SCAN];
 	uint32_t need_kbps = (uint32_t)(stream_bps / 1000 / (substreams ? substreams : 1)) + 1;
+	uint64_t all = substreams >= 64 ? ~0ull : (1ull << substreams) - 1;
 	uint32_t cursor = 0;
 	unsigned n = 0, got, max = RF_SEED_DIR_MAX;
 
@@ -48,10 +43,9 @@ void rf_seed_directory_refresh(struct rf_seed *s, uint64_t stream_bps, uint8_t s
 	while ((got = rf_seed_sessions(s, &cursor, v, RF_DIR_SCAN)) > 0) {
 		for (unsigned i = 0; i < got; i++) {
 			uint32_t used = v[i].quality.upload_kbps;
-			struct rf_candidate c = { .addr = v[i].addr, .substreams = v[i].substreams };
+			struct rf_candidate c = { .addr = v[i].addr, .substreams = all };
 
-			if (!c.substreams || v[i].upload_kbps <= used ||
-			    v[i].upload_kbps - used < need_kbps)
+			if (v[i].upload_kbps <= used || v[i].upload_kbps - used < need_kbps)
 				continue;
 			c.spare_kbps = v[i].upload_kbps - used;
 			rf_dir_keep(top, &n, max - nseeds, &c);

@@ -1425,14 +1425,12 @@ Test(seed, keepalive_echoed_quality_stored)
 	cr_assert_eq(view_of(&a).quality.parents, 4);
 }
 
-/* The directory offers a peer only for the substreams it takes from this
- * seed, so whoever moves a substream onto it moves under the seed, never
- * under its own descendant; peers with no room, or fed by peers only, are
- * not offered; other seeds come last. */
-Test(seed, directory_offers_peers_for_what_the_seed_feeds_them)
+/* The directory offers the sessions with room for a substream more, the
+ * most spare first, then the other seeds. */
+Test(seed, directory_offers_peers_with_room_then_seeds)
 {
 	struct rf_seed_params p = defparams();
-	struct rf_addr a[5];
+	struct rf_addr a[4];
 	struct rf_msg q = { .type = RF_MSG_QUALITY, .quality = { .upload_kbps = 2900 } };
 	struct rf_msg m;
 	struct rf_candidate other = { .substreams = 0xf, .spare_kbps = 9000 };
@@ -1440,28 +1438,24 @@ Test(seed, directory_offers_peers_for_what_the_seed_feeds_them)
 
 	start_seed(&p);
 	rf_addr_v4(&other.addr, ip, 4433);
-	for (unsigned i = 1; i <= 4; i++) {
+	for (unsigned i = 1; i <= 3; i++) {
 		a[i] = peer_addr(i);
 		connect_peer(&a[i], i);
 	}
-	cr_assert_eq(subscribe(&a[1], 0x3, 0), RF_DROP_NONE);
-	cr_assert_eq(subscribe(&a[2], 0x4, 0), RF_DROP_NONE);
 	cr_assert_eq(send_msg(&a[2], q), RF_DROP_NONE);   /* 100 kbit/s left */
-	cr_assert_eq(subscribe(&a[4], 0xc, 0), RF_DROP_NONE);
-	cr_assert_eq(unsubscribe(&a[4], 0x8), RF_DROP_NONE);
-	/* a[3] takes nothing from the seed */
+	q.quality.upload_kbps = 1000;
+	cr_assert_eq(send_msg(&a[3], q), RF_DROP_NONE);
 	rf_seed_directory_refresh(fx.seed, p.stream_bps, K, &other, 1);
 	a[0] = peer_addr(5);
 	connect_peer(&a[0], 5);
 	out_msg(1, &m, &a[0]);
 	cr_assert_eq(m.candidates.count, 3);
 	cr_assert(rf_addr_equal(&m.candidates.entry[0].addr, &a[1]));
-	cr_assert_eq(m.candidates.entry[0].substreams, 0x3);
 	cr_assert_eq(m.candidates.entry[0].spare_kbps, 3000);
-	cr_assert(rf_addr_equal(&m.candidates.entry[1].addr, &a[4]));
-	cr_assert_eq(m.candidates.entry[1].substreams, 0x4);
+	cr_assert_eq(m.candidates.entry[0].substreams, 0xf);
+	cr_assert(rf_addr_equal(&m.candidates.entry[1].addr, &a[3]));
+	cr_assert_eq(m.candidates.entry[1].spare_kbps, 2000);
 	cr_assert(rf_addr_equal(&m.candidates.entry[2].addr, &other.addr));
-	cr_assert_eq(m.candidates.entry[2].substreams, 0xf);
 }
 
 Test(seed, messages_a_seed_does_not_take_are_dropped)
