@@ -81,6 +81,7 @@ static enum rf_drop rf_decode_candidate(const uint8_t *e,
 
 	memset(&c->addr, 0, sizeof(c->addr));
 	c->addr.family = e[0];
+	c->level = e[1];
 	c->addr.port = rf_get16(e + 2);
 	memcpy(c->addr.ip, e + 4, 16);
 	c->substreams = rf_get64(e + 20);
@@ -151,6 +152,7 @@ static enum rf_drop rf_decode_quality(const uint8_t *b, struct rf_quality *q)
 	q->upload_kbps = rf_get32(b + 20);
 	q->parents = b[24];
 	q->children = b[25];
+	q->level = b[26];
 	q->switches = rf_get32(b + 28);
 	if (q->continuity_ppm > 1000000)
 		return RF_DROP_BAD_FIELD;
@@ -279,7 +281,7 @@ static int rf_encode_candidates(const struct rf_candidates *cs, uint8_t *b)
 		    c->addr.family != RF_AF_INET6)
 			return -EINVAL;
 		e[0] = c->addr.family;
-		e[1] = 0;
+		e[1] = c->level;
 		rf_put16(e + 2, c->addr.port);
 		memset(e + 4, 0, 16);
 		memcpy(e + 4, c->addr.ip, c->addr.family == RF_AF_INET ? 4 : 16);
@@ -324,7 +326,8 @@ static int rf_encode_quality(const struct rf_quality *q, uint8_t *b)
 	rf_put32(b + 20, q->upload_kbps);
 	b[24] = q->parents;
 	b[25] = q->children;
-	rf_put16(b + 26, 0);
+	b[26] = q->level;
+	b[27] = 0;
 	rf_put32(b + 28, q->switches);
 	return 32;
 }

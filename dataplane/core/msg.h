@@ -50,6 +50,7 @@ struct rf_candidate {
 	struct rf_addr addr;
 	uint64_t substreams;        /* mask of substreams it can serve */
 	uint32_t spare_kbps;
+	uint8_t level;              /* RF_LEVEL_SEED for a seed, else its QUALITY's */
 };
 
 /* CANDIDATES and REDIRECT share one layout; reason is 0 in CANDIDATES. */
@@ -98,6 +99,7 @@ struct rf_quality {
 	uint32_t upload_kbps;
 	uint8_t parents;
 	uint8_t children;
+	uint8_t level;              /* 1 + its deepest parent's; RF_LEVEL_UNKNOWN */
 	uint32_t switches;
 };
 

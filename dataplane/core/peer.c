@@ -124,6 +124,7 @@ struct rf_peer *rf_peer_init(void *mem, size_t mem_len,
 	for (unsigned s = 0; s < RF_SUBSTREAMS_MAX; s++)
 		pe->sub[s].want = pe->sub[s].sub = RF_PEER_NONE;
 	pe->state = RF_PEER_JOINING;
+	pe->level = RF_LEVEL_UNKNOWN;
 	pe->home_origin = true;
 	pe->slot[RF_PEER_HOME].known = RF_PEER_NONE;
 	pe->slot[RF_PEER_HOME].addr = p.seed;
@@ -865,6 +866,7 @@ static void rf_peer_quality(struct rf_peer *pe, uint64_t now, struct rf_peer_out
 	m.quality.switches = rf_clamp32(pe->stats.parent_switches);
 	m.quality.upload_kbps = pe->relay_kbps;
 	m.quality.children = pe->relay_children;
+	m.quality.level = pe->level;
 	if (!rf_peer_send(pe, out, &pe->slot[RF_PEER_HOME].addr, &m))
 		return;
 	pe->reported = pe->stats;
@@ -888,6 +890,7 @@ void rf_peer_tick(struct rf_peer *pe, uint64_t now_ms, struct rf_peer_outbox *ou
 		}
 	}
 	rf_peer_reconcile(pe, now_ms, out);
+	rf_peer_level_update(pe);
 	if (!pe->welcomed)
 		return;
 	rf_peer_keepalives(pe, now_ms, out);

@@ -178,6 +178,10 @@ unsigned rf_peer_play(struct rf_peer *pe, uint64_t now_ms, rf_peer_play_fn play,
 const struct rf_chunk_store *rf_peer_store(const struct rf_peer *pe);
 const struct rf_sig_ring *rf_peer_sigs(const struct rf_peer *pe);
 
+/* The substreams we take, or are moving to take, from a: our relay side
+ * refuses a for them (rf_seed_params.fed_by), which would be a loop. */
+uint64_t rf_peer_fed_by(const struct rf_peer *pe, const struct rf_addr *a);
+
 /* The relay side's load, for QUALITY: upload not on offer (promised to
  * children, and held back below upload_kbps when the uplink measured
  * less) and the children. The seed offers the rest to other peers. */

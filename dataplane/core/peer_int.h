@@ -20,6 +20,8 @@
 					likewise: after the 500 ms parent timeout,
 					a lost parent is replaced within 1 s */
 #define RF_PEER_UNUSABLE_MS 10000    /* a failed candidate rests this long */
+#define RF_PEER_LEVEL_HOLD_MS 3000   /* our level rises at most once per this: longer
+					than the seed's directory takes to hear of it */
 #define RF_PEER_REJOIN_MS 1000       /* seed session over: rejoin after */
 #define RF_PEER_SETTLE_MS 100        /* WELCOME without CANDIDATES: wait this */
 #define RF_PEER_QUALITY_MS 1000
@@ -50,6 +52,7 @@ struct rf_peer_known {
 	struct rf_addr addr;
 	uint64_t substreams;
 	uint32_t spare_kbps;
+	uint8_t level;               /* hops below the seed, as the seed last said */
 	uint64_t unusable_until;     /* failed: rest until then */
 	uint64_t updated_ms;
 };
@@ -104,6 +107,8 @@ struct rf_peer {
 	bool has_token;
 	enum rf_peer_state state;
 	bool home_origin;            /* slot 0 is the configured seed */
+	uint8_t level;               /* 1 + our deepest parent's (rf_peer_level_update) */
+	uint64_t level_rise_ms;      /* when a choice last let it rise */
 
 	bool welcomed, assigned;
 	struct rf_welcome w;
@@ -153,6 +158,7 @@ int rf_peer_known_add(struct rf_peer *pe, const struct rf_candidate *c, uint64_t
 void rf_peer_known_rest(struct rf_peer *pe, const struct rf_addr *a, uint64_t now);
 uint64_t rf_peer_slot_subs(const struct rf_peer *pe, int sl);
 void rf_peer_assign_all(struct rf_peer *pe, uint64_t now);
+void rf_peer_level_update(struct rf_peer *pe);
 void rf_peer_rebalance(struct rf_peer *pe, uint64_t now);
 void rf_peer_slot_lost(struct rf_peer *pe, int sl, uint64_t now);
 void rf_peer_shed(struct rf_peer *pe, int sl, uint64_t mask, uint64_t now);

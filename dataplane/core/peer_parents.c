@@ -10,6 +10,18 @@
  * even a failing one, may still deliver meanwhile). A peer parent that
  * fails rests for RF_PEER_UNUSABLE_MS; one that sent forged data is never
  * used again. The seed (slot 0) is the last resort and is never rested.
+ *
+ * Levels keep the grid free of loops (a loop has no source: every peer in
+ * it stalls). The seed is level 0, a peer one below its deepest parent,
+ * and it reports its level in QUALITY; the seed's directory passes it on
+ * in CANDIDATES. A peer with children takes substreams only from
+ * candidates above it, which cannot be its descendants, so its level
+ * never rises by its own choice; only once per RF_PEER_LEVEL_HOLD_MS may
+ * it take one level with it (without that, peers all on the seed could
+ * never move off it). A peer with no children (joining, or a leaf) has no
+ * descendants and takes from anyone with a level. A relay also refuses a
+ * child for what it takes from that child (two peers moving onto each
+ * other at once), and never takes from its own child.
  */
 #include <string.h>
 
@@ -72,6 +84,7 @@ int rf_peer_known_add(struct rf_peer *pe, const struct rf_candidate *c, uint64_t
 	k = &pe->known[i];
 	k->substreams = c->substreams;
 	k->spare_kbps = c->spare_kbps;
+	k->level = c->level;
 	k->updated_ms = now;
 	return i;
 }
@@ -141,12 +154,26 @@ static int rf_free_slot(const struct rf_peer *pe)
 
 /*
  * The parent for substream s: among candidates that offer s, are not
- * resting, bad or our own children for s, have capacity left and a slot (existing or free; with
+ * resting, bad or our own children for s, sit above us (rf_level_allows),
+ * have capacity left and a slot (existing or free; with
  * serving_only, one that has welcomed us), the least loaded, then the one
  * with most room; exclude is never chosen. Spreading by load puts each
  * substream on a different parent until RF_PEER_PARENTS_MAX are in use.
  * Opens the handshake with a new one. The seed when nothing fits.
  */
+/* Whether a candidate at level may be our parent without a loop: one
+ * above us, any with no children of ours below us, one level with us
+ * once per hold. */
+static bool rf_level_allows(const struct rf_peer *pe, uint8_t level, uint64_t now)
+{
+	if (level == RF_LEVEL_UNKNOWN)
+		return false;
+	if (pe->level == RF_LEVEL_UNKNOWN || level < pe->level || !pe->relay_children)
+		return true;
+	return level == pe->level &&
+	       (now - pe->level_rise_ms >= RF_PEER_LEVEL_HOLD_MS || pe->level_rise_ms == now);
+}
+
 static int rf_peer_pick(struct rf_peer *pe, unsigned s, uint64_t now, int exclude,
 			bool serving_only)
 {
@@ -159,7 +186,7 @@ static int rf_peer_pick(struct rf_peer *pe, unsigned s, uint64_t now, int exclud
 		int sl;
 
 		if (!k->used || k->bad || now < k->unusable_until ||
-		    !((k->substreams >> s) & 1) ||
+		    !((k->substreams >> s) & 1) || !rf_level_allows(pe, k->level, now) ||
 		    rf_addr_equal(&k->addr, &pe->slot[RF_PEER_HOME].addr))
 			continue;
 		if (pe->p.relayed_to && ((pe->p.relayed_to(pe->p.relay_ctx, &k->addr) >> s) & 1))
@@ -184,6 +211,8 @@ static int rf_peer_pick(struct rf_peer *pe, unsigned s, uint64_t now, int exclud
 	}
 	if (best < 0)
 		return RF_PEER_HOME;
+	if (pe->known[best].level == pe->level)
+		pe->level_rise_ms = now;
 	if (best_sl < 0) {
 		struct rf_peer_slot *st = &pe->slot[free_sl];
 
@@ -205,6 +234,50 @@ static void rf_sub_orphaned(struct rf_peer_sub *u, uint64_t now)
 {
 	if (!u->heal_by_ms)
 		u->heal_by_ms = now + RF_PEER_HEAL_MS;
+}
+
+/* A parent's level: the configured seed's is RF_LEVEL_SEED; any other's
+ * is what the seed last said of it (a seed that redirected us: 0). */
+static uint8_t rf_slot_level(const struct rf_peer *pe, int sl)
+{
+	const struct rf_peer_slot *st = &pe->slot[sl];
+	int k = st->known;
+
+	if (sl == RF_PEER_HOME && pe->home_origin)
+		return RF_LEVEL_SEED;
+	if (k < 0)
+		k = rf_peer_known_find(pe, &st->addr);
+	return k >= 0 ? pe->known[k].level : RF_LEVEL_SEED;
+}
+
+/* One below our deepest parent that serves us; kept while none does, so
+ * losing parents never raises it. */
+void rf_peer_level_update(struct rf_peer *pe)
+{
+	int deepest = -1;
+
+	for (int sl = 0; sl < RF_PEER_SLOTS; sl++) {
+		if (pe->slot[sl].state == RF_SLOT_READY && rf_peer_slot_subs(pe, sl)) {
+			int l = rf_slot_level(pe, sl);
+
+			if (l > deepest)
+				deepest = l;
+		}
+	}
+	if (deepest >= 0)
+		pe->level = (uint8_t)(deepest + 1 < RF_LEVEL_UNKNOWN ? deepest + 1
+								   : RF_LEVEL_UNKNOWN - 1);
+}
+
+uint64_t rf_peer_fed_by(const struct rf_peer *pe, const struct rf_addr *a)
+{
+	int sl = rf_peer_slot_find(pe, a);
+	uint64_t m = 0;
+
+	for (unsigned s = 0; sl >= 0 && s < pe->k; s++)
+		if (pe->sub[s].want == sl || pe->sub[s].sub == sl)
+			m |= UINT64_C(1) << s;
+	return m;
 }
 
 void rf_peer_assign_all(struct rf_peer *pe, uint64_t now)

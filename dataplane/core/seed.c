@@ -907,7 +907,9 @@ static enum rf_drop rf_seed_subscribe(struct rf_seed *s, uint32_t idx,
 	if (mask == 0)
 		return RF_DROP_BAD_FIELD; /* only substreams >= K */
 	s->st.subscribes++;
-	for (; add; add &= add - 1) { /* lowest first, while they fit */
+	if (s->p.fed_by)
+		refused = add & s->p.fed_by(s->p.fed_by_ctx, &x->addr);
+	for (add &= ~refused; add; add &= add - 1) { /* lowest first, while they fit */
 		if (rf_over_egress(s, total + 1))
 			refused |= add & -add;
 		else

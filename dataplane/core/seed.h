@@ -63,6 +63,10 @@ struct rf_seed_params {
 					 * peer, whose children take a few, uses 1) */
 					/* A SUBSCRIBE gets what fits; the rest is
 					 * refused with UNSUBSCRIBE SHED. */
+	/* A relaying peer: the substreams it takes from a itself, which a
+	 * SUBSCRIBE from a is refused (SHED): it would be a loop. NULL: none. */
+	uint64_t (*fed_by)(const void *ctx, const struct rf_addr *a);
+	const void *fed_by_ctx;
 };
 
 /* A control datagram to send. */

@@ -3,7 +3,9 @@
  * The seed's local grid directory: which of its own sessions to offer as
  * parents. A peer announces its upload in JOIN and reports what it uses in
  * QUALITY; the ones with room for at least one more substream are offered,
- * the most spare first, ahead of the other seeds (the last resort).
+ * the most spare first, ahead of the other seeds (the last resort). Each
+ * with the level its QUALITY reported: one that has not reported yet is
+ * not offered (peers choose parents by level, to stay free of loops).
  */
 #include <string.h>
 
@@ -45,9 +47,12 @@ void rf_seed_directory_refresh(struct rf_seed *s, uint64_t stream_bps, uint8_t s
 			uint32_t used = v[i].quality.upload_kbps;
 			struct rf_candidate c = { .addr = v[i].addr, .substreams = all };
 
-			if (v[i].upload_kbps <= used || v[i].upload_kbps - used < need_kbps)
+			if (v[i].upload_kbps <= used || v[i].upload_kbps - used < need_kbps ||
+			    v[i].quality.level == RF_LEVEL_SEED ||
+			    v[i].quality.level == RF_LEVEL_UNKNOWN)
 				continue;
 			c.spare_kbps = v[i].upload_kbps - used;
+			c.level = v[i].quality.level;
 			rf_dir_keep(top, &n, max - nseeds, &c);
 		}
 	}

@@ -51,6 +51,8 @@ typedef __u64 uint64_t;
 #define RF_BUFMAP_BITS_MAX 4096  /* bits in one BUFFERMAP */
 #define RF_HELLO_MIN 64          /* a HELLO datagram is padded to this */
 #define RF_CANDIDATE_LEN 32      /* one entry of CANDIDATES / REDIRECT */
+#define RF_LEVEL_SEED 0          /* a node's level: hops below the seed */
+#define RF_LEVEL_UNKNOWN 255
 
 /* Message types. Values are stable; never reuse a retired one. */
 #define RF_MSG_LIST(X)                                                        \

@@ -96,6 +96,14 @@ static void rf_node_send_tx(struct rf_node *n, unsigned count)
 
 /* ---- the relay ---- */
 
+/* What the peer side takes from a: the relay never serves it back. */
+static uint64_t rf_node_fed_by(const void *ctx, const struct rf_addr *a)
+{
+	const struct rf_node *n = ctx;
+
+	return rf_peer_fed_by(n->peer, a);
+}
+
 /* Welcomed: start serving children from our own store, within the
  * upload limit; the seed is where children go when we are full. */
 static void rf_node_relay_up(struct rf_node *n)
@@ -121,6 +129,8 @@ static void rf_node_relay_up(struct rf_node *n)
 	p.timeout_ms = 3 * p.keepalive_ms;
 	p.catchup_per_pump = 8;
 	p.join_substreams = 1; /* a child may take a single substream */
+	p.fed_by = rf_node_fed_by;
+	p.fed_by_ctx = n;
 	bytes = rf_seed_mem_size(p.max_sessions, p.substreams);
 	n->relay_mem = calloc(1, bytes);
 	if (!n->relay_mem)

@@ -30,6 +30,7 @@ static bool rf_candidates_equal(const struct rf_msg *a,
 		RF_SAME_BYTES(candidates.entry[i].addr.ip, 16);
 		RF_SAME(candidates.entry[i].substreams);
 		RF_SAME(candidates.entry[i].spare_kbps);
+		RF_SAME(candidates.entry[i].level);
 	}
 	return true;
 }
@@ -107,6 +108,7 @@ static bool rf_body_equal(const struct rf_msg *a, const struct rf_msg *b,
 		RF_SAME(quality.upload_kbps);
 		RF_SAME(quality.parents);
 		RF_SAME(quality.children);
+		RF_SAME(quality.level);
 		RF_SAME(quality.switches);
 		return true;
 	case RF_MSG_KEEPALIVE:

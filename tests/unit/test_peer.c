@@ -45,6 +45,7 @@ struct node {
 	unsigned lag;                  /* pushes live chunks this many steps late */
 	uint64_t subs, offer;
 	uint32_t spare;
+	uint8_t level;                 /* what the seed's CANDIDATES say of it */
 	uint64_t forge_seq;            /* send this one corrupted (0: none) */
 	unsigned n[16];                /* datagrams received, per type */
 	uint8_t join_flags;
@@ -262,6 +263,7 @@ static void candidates(int i, uint8_t type, uint8_t reason, const int *which, in
 		m.candidates.entry[j].addr = nodes[which[j]].addr;
 		m.candidates.entry[j].substreams = nodes[which[j]].offer;
 		m.candidates.entry[j].spare_kbps = nodes[which[j]].spare;
+		m.candidates.entry[j].level = nodes[which[j]].level;
 	}
 	feed(i, &m);
 }
@@ -698,6 +700,77 @@ Test(peer, never_takes_a_substream_from_its_own_child)
 	run_ms(1000);
 	cr_assert_eq(nodes[A].subs & 0x3, 0, "not even when B is gone");
 	cr_assert_eq(((nodes[A].subs | nodes[SEED].subs) & 0xf), 0xf);
+	run_ms(1500);
+	assert_all_played();
+}
+
+/* Levels: B (level 1) serves us, so we are at level 2 and say so. We
+ * relay to a child: when B vanishes, A at level 5 (it may be below us) is
+ * not taken, the seed is. Without children, A is. */
+static void deeper_candidate_after_b(bool children)
+{
+	int cands[] = { B }, deep[] = { A };
+
+	nodes[A].level = 5;
+	nodes[B].level = 1;
+	join_with(cands, 1);
+	rf_peer_set_relay(pe, 0, children);
+	run_ms(1100);
+	cr_assert_eq(nodes[B].subs, 0xf);
+	cr_assert_geq(nodes[SEED].nq, 1);
+	cr_assert_eq(nodes[SEED].q[nodes[SEED].nq - 1].level, 2, "QUALITY carries our level");
+	candidates(SEED, RF_MSG_CANDIDATES, 0, deep, 1);
+	pump();
+	nodes[B].dead = true;
+	run_ms(1500);
+	if (children) {
+		cr_assert_eq(nodes[A].n[RF_MSG_HELLO], 0, "A was never asked");
+		cr_assert_eq(nodes[SEED].subs, 0xf);
+	} else {
+		cr_assert_eq(nodes[A].subs, 0xf, "nothing below us: A is fine");
+	}
+	run_ms(1000);
+	assert_all_played();
+}
+
+Test(peer, never_takes_from_a_deeper_candidate)
+{
+	deeper_candidate_after_b(true);
+}
+
+Test(peer, without_children_takes_from_any_level)
+{
+	deeper_candidate_after_b(false);
+}
+
+/* All on the seed (level 1), a relaying peer moves off it onto one level
+ * with it, then no further down for RF_PEER_LEVEL_HOLD_MS: A (level 1) takes
+ * substream 0 at once; C (level 2) the others only 3 s later. */
+Test(peer, level_rises_at_most_once_per_hold)
+{
+	int cands[] = { A, C };
+	uint64_t t0;
+
+	join_with(NULL, 0);
+	rf_peer_set_relay(pe, 0, 1);
+	run_ms(500);
+	cr_assert_eq(nodes[SEED].subs, 0xf);
+	nodes[A].level = 1;
+	nodes[A].offer = 0x1;
+	nodes[C].level = 2;
+	candidates(SEED, RF_MSG_CANDIDATES, 0, cands, 2);
+	pump();
+	t0 = now;
+	run_ms(200);
+	cr_assert_eq(nodes[A].subs, 0x1);
+	cr_assert_eq(nodes[C].subs, 0);
+	run_ms(2000);
+	cr_assert_eq(nodes[C].subs, 0, "a second rise within the hold");
+	while (nodes[C].subs != 0xe && now < t0 + 5000)
+		step();
+	cr_assert_eq(nodes[C].subs, 0xe);
+	cr_assert_geq(now - t0, 3000);
+	cr_assert_eq(nodes[SEED].subs, 0);
 	run_ms(1500);
 	assert_all_played();
 }

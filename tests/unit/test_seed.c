@@ -1425,26 +1425,32 @@ Test(seed, keepalive_echoed_quality_stored)
 	cr_assert_eq(view_of(&a).quality.parents, 4);
 }
 
-/* The directory offers the sessions with room for a substream more, the
- * most spare first, then the other seeds. */
-Test(seed, directory_offers_peers_with_room_then_seeds)
+/* The directory offers the sessions with room for a substream more that
+ * have reported their level, the most spare first, then the other seeds. */
+Test(seed, directory_offers_peers_with_room_and_a_level_then_seeds)
 {
 	struct rf_seed_params p = defparams();
-	struct rf_addr a[4];
-	struct rf_msg q = { .type = RF_MSG_QUALITY, .quality = { .upload_kbps = 2900 } };
+	struct rf_addr a[5];
+	struct rf_msg q = { .type = RF_MSG_QUALITY,
+			    .quality = { .upload_kbps = 2900, .level = 1 } };
 	struct rf_msg m;
 	struct rf_candidate other = { .substreams = 0xf, .spare_kbps = 9000 };
 	uint8_t ip[4] = { 198, 51, 100, 9 };
 
 	start_seed(&p);
 	rf_addr_v4(&other.addr, ip, 4433);
-	for (unsigned i = 1; i <= 3; i++) {
+	for (unsigned i = 1; i <= 4; i++) {
 		a[i] = peer_addr(i);
 		connect_peer(&a[i], i);
 	}
 	cr_assert_eq(send_msg(&a[2], q), RF_DROP_NONE);   /* 100 kbit/s left */
 	q.quality.upload_kbps = 1000;
+	q.quality.level = 3;
 	cr_assert_eq(send_msg(&a[3], q), RF_DROP_NONE);
+	q.quality.upload_kbps = 0;
+	q.quality.level = 1;
+	cr_assert_eq(send_msg(&a[1], q), RF_DROP_NONE);
+	/* a[4] has not reported a level: not offered */
 	rf_seed_directory_refresh(fx.seed, p.stream_bps, K, &other, 1);
 	a[0] = peer_addr(5);
 	connect_peer(&a[0], 5);
@@ -1453,9 +1459,44 @@ Test(seed, directory_offers_peers_with_room_then_seeds)
 	cr_assert(rf_addr_equal(&m.candidates.entry[0].addr, &a[1]));
 	cr_assert_eq(m.candidates.entry[0].spare_kbps, 3000);
 	cr_assert_eq(m.candidates.entry[0].substreams, 0xf);
+	cr_assert_eq(m.candidates.entry[0].level, 1);
 	cr_assert(rf_addr_equal(&m.candidates.entry[1].addr, &a[3]));
 	cr_assert_eq(m.candidates.entry[1].spare_kbps, 2000);
+	cr_assert_eq(m.candidates.entry[1].level, 3);
 	cr_assert(rf_addr_equal(&m.candidates.entry[2].addr, &other.addr));
+	cr_assert_eq(m.candidates.entry[2].level, RF_LEVEL_SEED);
+}
+
+/* A relaying peer refuses a child the substreams it takes from that very
+ * child (SHED): serving them back would be a loop with no source. */
+static uint64_t feeds_us_substream_1(const void *ctx, const struct rf_addr *a)
+{
+	const struct rf_addr *parent = ctx;
+
+	return rf_addr_equal(a, parent) ? 0x2 : 0;
+}
+
+Test(seed, relay_refuses_what_it_takes_from_the_child)
+{
+	struct rf_seed_params p = defparams();
+	struct rf_addr a = peer_addr(1), b = peer_addr(2);
+	struct rf_msg m;
+
+	p.fed_by = feeds_us_substream_1;
+	p.fed_by_ctx = &a;
+	start_seed(&p);
+	connect_peer(&a, 1);
+	connect_peer(&b, 2);
+	cr_assert_eq(subscribe(&a, 0x3, 0), RF_DROP_NONE);
+	cr_assert_eq(fx.out.count, 1);
+	out_msg(0, &m, &a);
+	cr_assert_eq(m.type, RF_MSG_UNSUBSCRIBE);
+	cr_assert_eq(m.flags, RF_FLAG_UNSUB_SHED);
+	cr_assert_eq(m.subscribe.substreams, 0x2);
+	cr_assert_eq(view_of(&a).substreams, 0x1);
+	cr_assert_eq(subscribe(&b, 0x3, 0), RF_DROP_NONE);
+	cr_assert_eq(fx.out.count, 0);
+	cr_assert_eq(view_of(&b).substreams, 0x3, "others get it");
 }
 
 Test(seed, messages_a_seed_does_not_take_are_dropped)

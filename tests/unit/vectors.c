@@ -41,6 +41,7 @@ static void rf_vec_candidates(struct rf_candidates *cs)
 	rf_addr_v4(&cs->entry[0].addr, v4, 4433);
 	cs->entry[0].substreams = 0x5;
 	cs->entry[0].spare_kbps = 3000;
+	cs->entry[0].level = 2;
 	cs->entry[1].addr.family = RF_AF_INET6;
 	cs->entry[1].addr.port = 4433;
 	memcpy(cs->entry[1].addr.ip, v6, 16);
@@ -126,7 +127,7 @@ size_t rf_vectors(struct rf_vector *out, size_t max)
 	v[n++].msg.quality = (struct rf_quality){
 		.continuity_ppm = 999500, .buffer_ms = 2100, .received = 5000,
 		.skipped = 2, .repaired = 17, .upload_kbps = 2900,
-		.parents = 4, .children = 3, .switches = 1 };
+		.parents = 4, .children = 3, .level = 3, .switches = 1 };
 
 	v[n] = (struct rf_vector){ "keepalive", rf_vec_msg(RF_MSG_KEEPALIVE, 0) };
 	v[n++].msg.keepalive.stamp = 0x0000019b5e1a2b3cULL;
