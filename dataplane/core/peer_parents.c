@@ -152,15 +152,6 @@ static int rf_free_slot(const struct rf_peer *pe)
 	return RF_PEER_NONE;
 }
 
-/*
- * The parent for substream s: among candidates that offer s, are not
- * resting, bad or our own children for s, sit above us (rf_level_allows),
- * have capacity left and a slot (existing or free; with
- * serving_only, one that has welcomed us), the least loaded, then the one
- * with most room; exclude is never chosen. Spreading by load puts each
- * substream on a different parent until RF_PEER_PARENTS_MAX are in use.
- * Opens the handshake with a new one. The seed when nothing fits.
- */
 /* Whether a candidate at level may be our parent without a loop: one
  * above us, any with no children of ours below us, one level with us
  * once per hold. */
@@ -174,6 +165,15 @@ static bool rf_level_allows(const struct rf_peer *pe, uint8_t level, uint64_t no
 	       (now - pe->level_rise_ms >= RF_PEER_LEVEL_HOLD_MS || pe->level_rise_ms == now);
 }
 
+/*
+ * The parent for substream s: among candidates that offer s, are not
+ * resting, bad or our own children for s, sit above us (rf_level_allows),
+ * have capacity left and a slot (existing or free; with
+ * serving_only, one that has welcomed us), the least loaded, then the one
+ * with most room; exclude is never chosen. Spreading by load puts each
+ * substream on a different parent until RF_PEER_PARENTS_MAX are in use.
+ * Opens the handshake with a new one. The seed when nothing fits.
+ */
 static int rf_peer_pick(struct rf_peer *pe, unsigned s, uint64_t now, int exclude,
 			bool serving_only)
 {
@@ -211,8 +211,8 @@ static int rf_peer_pick(struct rf_peer *pe, unsigned s, uint64_t now, int exclud
 	}
 	if (best < 0)
 		return RF_PEER_HOME;
-	if (pe->known[best].level == pe->level)
-		pe->level_rise_ms = now;
+	if (pe->known[best].level >= pe->level)
+		pe->level_rise_ms = now; /* our level will rise */
 	if (best_sl < 0) {
 		struct rf_peer_slot *st = &pe->slot[free_sl];
 
