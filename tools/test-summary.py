@@ -15,10 +15,14 @@ TAP = re.compile(r'^(not ok|ok)\b(.*)$')
 DIAG_MAX = 20  # diagnostic lines shown per failure
 
 
+def indent_under(head, lines):
+    return '\n'.join([head] + ['    ' + x.strip() for x in lines[:DIAG_MAX]])
+
+
 def failure(tag, name, what, notes):
     """A failed TAP line with its diagnostics: those printed since the
     previous TAP line (a check prints them before its verdict)."""
-    return '\n'.join([f'{tag}/{name}: {what}'] + ['    ' + n for n in notes[-DIAG_MAX:]])
+    return indent_under(f'{tag}/{name}: {what}', notes[-DIAG_MAX:])
 
 
 def meson_log(path, tag, passed, failed):
@@ -26,21 +30,29 @@ def meson_log(path, tag, passed, failed):
         for line in f:
             t = json.loads(line)
             oks = bads = 0
-            notes = []
+            notes, details = [], None
             for out in (t.get('stdout') or '').splitlines():
                 m = TAP.match(out)
                 if not m:
                     if out.startswith('#'):
                         notes.append(out)
+                    elif details is not None and out.strip():
+                        details.append(out)  # Criterion: indented, after its verdict
                     continue
+                if details:
+                    failed[-1] = indent_under(failed[-1], details)
+                details = None
                 if m.group(1) == 'ok':
                     oks += 1
                 else:
                     bads += 1
                     failed.append(failure(tag, t['name'], m.group(2).strip(), notes))
+                    details = []
                 notes = []
+            if details:
+                failed[-1] = indent_under(failed[-1], details)
             if bads and notes:  # what the test printed after its last verdict
-                failed[-1] = '\n'.join([failed[-1]] + ['    ' + n for n in notes[-DIAG_MAX:]])
+                failed[-1] = indent_under(failed[-1], notes[-DIAG_MAX:])
             if t['result'] not in ('OK', 'EXPECTEDFAIL', 'SKIP') and bads == 0:
                 bads = 1
                 failed.append(f"{tag}/{t['name']}: {t['result']}")

@@ -620,6 +620,8 @@ bool rf_peer_input(struct rf_peer *pe, uint64_t now_ms, const struct rf_addr *sr
 	}
 	sl = rf_peer_slot_find(pe, src);
 	if (sl < 0) {
+		if (m.type == RF_MSG_BYE || m.type == RF_MSG_KEEPALIVE)
+			return false; /* a child's that did not say so */
 		pe->stats.drops[RF_DROP_NO_SESSION]++;
 		return true;
 	}

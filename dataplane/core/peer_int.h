@@ -20,8 +20,10 @@
 					likewise: after the 500 ms parent timeout,
 					a lost parent is replaced within 1 s */
 #define RF_PEER_UNUSABLE_MS 10000    /* a failed candidate rests this long */
-#define RF_PEER_LEVEL_HOLD_MS 3000   /* our level rises at most once per this: longer
-					than the seed's directory takes to hear of it */
+#define RF_PEER_LEVEL_HOLD_MS 3000   /* with children, we take a parent level with us
+					at most once per this after our own choice
+					raised our level: longer than the directory
+					takes to hear of it */
 #define RF_PEER_REJOIN_MS 1000       /* seed session over: rejoin after */
 #define RF_PEER_SETTLE_MS 100        /* WELCOME without CANDIDATES: wait this */
 #define RF_PEER_QUALITY_MS 1000

@@ -127,6 +127,7 @@ static void rf_control_seeds(const struct rf_control_ops *ops, char *args, FILE 
 		}
 		list[n].substreams = ~0ull;
 		list[n].spare_kbps = 0;
+		list[n].level = RF_LEVEL_SEED;
 		n++;
 	}
 	ops->seeds(ops->ctx, list, n);
