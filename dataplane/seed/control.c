@@ -73,10 +73,10 @@ void rf_control_session_json(FILE *out, bool first, const char *stream_id,
 	rf_addr_format(&v->addr, where, sizeof(where));
 	fprintf(out, "%s\n {\"stream_id\": \"%s\", \"addr\": \"%s\", \"peer_id\": \"%016llx\", "
 		"\"substreams\": \"%llx\", \"upload_kbps\": %u, \"continuity_ppm\": %u, "
-		"\"buffer_ms\": %u}",
+		"\"buffer_ms\": %u, \"level\": %u}",
 		first ? "" : ",", stream_id, where, (unsigned long long)v->peer_id,
 		(unsigned long long)v->substreams, v->upload_kbps, v->quality.continuity_ppm,
-		v->quality.buffer_ms);
+		v->quality.buffer_ms, v->quality.level);
 }
 
 void rf_control_close(int fd, const char *path)

@@ -160,7 +160,7 @@ sys.exit(0 if d['backend'] == 'dpdk' and s['stream_id'] == sys.argv[2] and s['se
          and d['drops']['bad_magic'] == 5 and d['arp_answered'] >= 1 else 1)
 PY
 "$CTL" control "$WORK/seed.sock" sessions > "$WORK/ctl-sessions.json"
-check "control: sessions lists the probe" python3 -c "import json,sys; d=json.load(open('$WORK/ctl-sessions.json')); sys.exit(d['truncated'] or not any(x['addr'].startswith('198.18.0.2:') for x in d['sessions']))"
+check "control: sessions lists the probe, with its level" python3 -c "import json,sys; d=json.load(open('$WORK/ctl-sessions.json')); sys.exit(d['truncated'] or not any(x['addr'].startswith('198.18.0.2:') and x['level'] == 0 for x in d['sessions']))"
 "$CTL" control "$WORK/seed.sock" deny 198.18.0.0/15 > "$WORK/ctl-deny.json"
 check "control: the deny list is applied" grep -q '"denied_prefixes": 1' "$WORK/ctl-deny.json"
 wait $PC
