@@ -152,9 +152,9 @@ static int rf_free_slot(const struct rf_peer *pe)
 	return RF_PEER_NONE;
 }
 
-/* Whether a candidate at level may be our parent without a loop: one
- * above us, any with no children of ours below us, one level with us
- * once per hold. */
+/* Whether a candidate at level may be our parent without a loop: any
+ * while we have no children (nothing below us), else one above us, or
+ * one level with us once per hold. */
 static bool rf_level_allows(const struct rf_peer *pe, uint8_t level, uint64_t now)
 {
 	if (level == RF_LEVEL_UNKNOWN)

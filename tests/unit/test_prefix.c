@@ -8,28 +8,30 @@
 
 static struct rf_prefix p;
 
+/* A prefix, then the same address with the family's extreme length. */
+static void check_family(const char *text, uint8_t family, uint8_t len, const uint8_t *ip,
+			 size_t ip_len, const char *extreme, uint8_t extreme_len)
+{
+	cr_assert_eq(rf_prefix_parse(text, &p), 0);
+	cr_assert_eq(p.family, family);
+	cr_assert_eq(p.len, len);
+	cr_assert_arr_eq(p.ip, ip, ip_len);
+	cr_assert_eq(rf_prefix_parse(extreme, &p), 0);
+	cr_assert_eq(p.len, extreme_len);
+}
+
 Test(prefix, ipv4)
 {
 	static const uint8_t ip[4] = { 198, 18, 0, 0 };
 
-	cr_assert_eq(rf_prefix_parse("198.18.0.0/15", &p), 0);
-	cr_assert_eq(p.family, RF_AF_INET);
-	cr_assert_eq(p.len, 15);
-	cr_assert_arr_eq(p.ip, ip, 4);
-	cr_assert_eq(rf_prefix_parse("198.18.0.1/0", &p), 0);
-	cr_assert_eq(p.len, 0);
+	check_family("198.18.0.0/15", RF_AF_INET, 15, ip, 4, "198.18.0.1/0", 0);
 }
 
 Test(prefix, ipv6)
 {
 	static const uint8_t ip[16] = { 0x20, 0x01, 0x0d, 0xb8 };
 
-	cr_assert_eq(rf_prefix_parse("2001:db8::/32", &p), 0);
-	cr_assert_eq(p.family, RF_AF_INET6);
-	cr_assert_eq(p.len, 32);
-	cr_assert_arr_eq(p.ip, ip, 16);
-	cr_assert_eq(rf_prefix_parse("2001:db8::1/128", &p), 0);
-	cr_assert_eq(p.len, 128);
+	check_family("2001:db8::/32", RF_AF_INET6, 32, ip, 16, "2001:db8::1/128", 128);
 }
 
 Test(prefix, bare_address_is_the_host)
