@@ -564,21 +564,6 @@ static void rf_peer_on_bye(struct rf_peer *pe, int sl, const struct rf_msg *m, u
 	rf_peer_slot_lost(pe, sl, now);
 }
 
-/* Our own stamps come back as echoes; anyone else's we echo. */
-static void rf_peer_on_keepalive(struct rf_peer *pe, int sl, const struct rf_msg *m,
-				 struct rf_peer_outbox *out)
-{
-	struct rf_peer_slot *st = &pe->slot[sl];
-	struct rf_msg r;
-
-	if (m->keepalive.stamp == st->ka_stamp[0] || m->keepalive.stamp == st->ka_stamp[1])
-		return;
-	memset(&r, 0, sizeof(r));
-	r.type = RF_MSG_KEEPALIVE;
-	r.keepalive.stamp = m->keepalive.stamp;
-	rf_peer_send(pe, out, &st->addr, &r);
-}
-
 bool rf_peer_input(struct rf_peer *pe, uint64_t now_ms, const struct rf_addr *src,
 		   const uint8_t *pkt, size_t len, struct rf_peer_outbox *out)
 {
@@ -652,7 +637,8 @@ bool rf_peer_input(struct rf_peer *pe, uint64_t now_ms, const struct rf_addr *sr
 		rf_peer_on_signature(pe, sl, &m, pkt, now_ms, out);
 		break;
 	case RF_MSG_KEEPALIVE:
-		rf_peer_on_keepalive(pe, sl, &m, out);
+		/* the echo of one of ours: a parent never sends its own, so
+		 * answering would only bounce a late echo back and forth */
 		break;
 	case RF_MSG_BYE:
 		rf_peer_on_bye(pe, sl, &m, now_ms);
@@ -686,8 +672,6 @@ static void rf_peer_keepalives(struct rf_peer *pe, uint64_t now, struct rf_peer_
 		m.keepalive.stamp = (now << 5 | (uint64_t)sl) ^ pe->p.peer_id;
 		if (!rf_peer_send(pe, out, &st->addr, &m))
 			continue;
-		st->ka_stamp[1] = st->ka_stamp[0];
-		st->ka_stamp[0] = m.keepalive.stamp;
 		st->ka_tx_ms = now;
 	}
 }

@@ -67,7 +67,7 @@ struct rf_peer_slot {
 	struct rf_addr addr;
 	uint8_t cookie[RF_COOKIE_LEN];
 	uint64_t hs_start_ms, hs_tx_ms, retry_ms;
-	uint64_t ka_tx_ms, ka_stamp[2];
+	uint64_t ka_tx_ms;
 	uint64_t last_data_ms;       /* last DATA from it, any substream */
 	uint32_t keepalive_ms;
 };

@@ -1165,6 +1165,8 @@ Test(peer, quality_every_second)
 	}
 }
 
+/* A parent only echoes: a KEEPALIVE from one is never answered, or a late
+ * echo (older than the last stamps) would bounce back and forth for good. */
 Test(peer, keepalives_echoed_not_ping_ponged)
 {
 	struct rf_msg m = { .type = RF_MSG_KEEPALIVE };
@@ -1175,16 +1177,17 @@ Test(peer, keepalives_echoed_not_ping_ponged)
 	/* the seed echoed our keepalive; we did not answer the echo */
 	cr_assert_eq(nodes[SEED].n[RF_MSG_KEEPALIVE], 1);
 	before = nodes[SEED].n[RF_MSG_KEEPALIVE];
+	/* a stamp we do not remember, as a late echo has (the harness's
+	 * seed does not echo this one, so an answer is counted once) */
 	m.keepalive.stamp = 0x1234;
 	cr_assert(feed(SEED, &m));
 	pump();
-	cr_assert_eq(nodes[SEED].n[RF_MSG_KEEPALIVE], before + 1);
-	cr_assert_eq(nodes[SEED].ka_stamp, 0x1234);
+	cr_assert_eq(nodes[SEED].n[RF_MSG_KEEPALIVE], before, "a parent's keepalive answered");
 	/* a child's (CHILD flag) is the relay side's, even from a parent */
 	m.flags = RF_FLAG_FROM_CHILD;
 	cr_assert_not(feed(SEED, &m));
 	cr_assert_not(feed(C, &m));
-	cr_assert_eq(nodes[SEED].n[RF_MSG_KEEPALIVE], before + 1, "not echoed");
+	cr_assert_eq(nodes[SEED].n[RF_MSG_KEEPALIVE], before, "not echoed");
 	/* from a stranger, flag or not, it is the relay side's */
 	m.flags = 0;
 	cr_assert_not(feed(C, &m));
