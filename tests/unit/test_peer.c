@@ -56,7 +56,6 @@ struct node {
 	struct rf_quality q[16];
 	uint64_t q_ms[16];
 	unsigned nq;
-	uint64_t ka_stamp;
 };
 
 static uint8_t pk[RF_PUBKEY_LEN], sk[RF_SECKEY_LEN];
@@ -342,9 +341,6 @@ static void node_rx(const struct rf_peer_out *o)
 		nd->last_bye = m.bye.reason;
 		nd->session = false;
 		nd->subs = 0;
-		break;
-	case RF_MSG_KEEPALIVE:
-		nd->ka_stamp = m.keepalive.stamp;
 		break;
 	}
 	if (nd->dead || nd->mode == M_SILENT)
