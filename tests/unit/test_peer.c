@@ -1163,7 +1163,7 @@ Test(peer, quality_every_second)
 
 /* A parent only echoes: a KEEPALIVE from one is never answered, or a late
  * echo (older than the last stamps) would bounce back and forth for good. */
-Test(peer, keepalives_echoed_not_ping_ponged)
+Test(peer, a_parents_keepalive_is_never_answered)
 {
 	struct rf_msg m = { .type = RF_MSG_KEEPALIVE };
 	unsigned before;
