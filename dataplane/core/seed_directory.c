@@ -47,6 +47,7 @@ void rf_seed_directory_refresh(struct rf_seed *s, uint64_t stream_bps, uint8_t s
 			uint32_t used = v[i].quality.upload_kbps;
 			struct rf_candidate c = { .addr = v[i].addr, .substreams = all };
 
+			/* a peer is never level 0: 0 is no QUALITY yet; 255, no parent */
 			if (v[i].upload_kbps <= used || v[i].upload_kbps - used < need_kbps ||
 			    v[i].quality.level == RF_LEVEL_SEED ||
 			    v[i].quality.level == RF_LEVEL_UNKNOWN)
