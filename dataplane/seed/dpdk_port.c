@@ -8,6 +8,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "dpdk_lent.h"
 #include "dpdk_port.h"
 #include "log.h"
 
@@ -17,10 +18,10 @@
 #define RF_MBUFS_PER_QUEUE (RF_DPDK_RXD + RF_DPDK_TXD + 4096)
 #define RF_HDR_ROOM (RTE_PKTMBUF_HEADROOM + 128)
 
-/* A payload mbuf's 16-bit reference count holds every frame in flight on
- * a worker's TX rings, plus the credit its lcore took. */
-_Static_assert(RF_DPDK_TXQ_MAX * (RF_DPDK_TXD + RF_DPDK_BURST) + RF_PAYLOAD_CREDIT + 1 <
-	       UINT16_MAX, "payload reference counts fit 16 bits");
+/* The shared SIGNATURE copy's 16-bit reference count holds every frame in
+ * flight on a worker's TX rings, plus the credit its lcore took. */
+_Static_assert(RF_DPDK_TXQ_MAX * (RF_DPDK_TXD + RF_DPDK_BURST) + RF_SIG_CREDIT + 1 <
+	       UINT16_MAX, "SIGNATURE reference counts fit 16 bits");
 
 /* Does the port take chained mbufs? MULTI_SEGS says so. Asked for
  * zero-copy, net_null takes them too: it does not say so, but its TX only
@@ -182,12 +183,7 @@ int rf_dpdk_pools_create(int socket, unsigned queues, bool chains,
 {
 	/* 2^n - 1 is the mempool's best size */
 	unsigned n = rte_align32pow2(RTE_MAX(queues, 2u) * RF_MBUFS_PER_QUEUE) - 1;
-	/* a payload mbuf serves one chunk for every peer: a worker holds one
-	 * per recent chunk and what it took a burst at a time, and frames in
-	 * a TX ring may still hold released ones, one per frame at most; no
-	 * per-lcore cache, so no lcore hoards them (one get per 32 chunks) */
-	unsigned n_ext = rte_align32pow2(RTE_MAX(queues, 2u) *
-					 (RF_DPDK_CSUM_SLOTS + RF_DPDK_BURST + RF_DPDK_TXD)) - 1;
+	char name[RTE_MEMPOOL_NAMESIZE];
 
 	memset(pools, 0, sizeof(*pools));
 	pools->pkt = rf_pool("pkt", socket, n, RF_POOL_CACHE, RTE_MBUF_DEFAULT_BUF_SIZE);
@@ -196,8 +192,12 @@ int rf_dpdk_pools_create(int socket, unsigned queues, bool chains,
 	if (!chains)
 		return 0;
 	pools->hdr = rf_pool("hdr", socket, n, RF_POOL_CACHE, RF_HDR_ROOM);
-	pools->ext = rf_pool("ext", socket, n_ext, 0, 0);
-	if (!pools->hdr || !pools->ext) {
+	snprintf(name, sizeof(name), "rf_lent_%d", socket);
+	pools->lent = rf_dpdk_lent_pool_create(name, socket);
+	if (!pools->lent)
+		rf_err("cannot create the lent pool on socket %d: %s", socket,
+		       rte_strerror(rte_errno));
+	if (!pools->hdr || !pools->lent) {
 		rf_dpdk_pools_free(pools);
 		return -ENOMEM;
 	}
@@ -208,6 +208,6 @@ void rf_dpdk_pools_free(struct rf_dpdk_pools *pools)
 {
 	rte_mempool_free(pools->pkt);
 	rte_mempool_free(pools->hdr);
-	rte_mempool_free(pools->ext);
+	rte_mempool_free(pools->lent);
 	memset(pools, 0, sizeof(*pools));
 }

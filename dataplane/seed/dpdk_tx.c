@@ -15,6 +15,7 @@
 #include <rte_prefetch.h>
 #include <rte_udp.h>
 
+#include "dpdk_lent.h"
 #include "dpdk_tx.h"
 #include "msg.h"
 
@@ -127,16 +128,6 @@ static inline rte_iova_t rf_payload_iova(const struct rf_dpdk_stream *st,
 
 /* ---- Setup ---- */
 
-/* The store outlives every mbuf that points into it, so the external
- * buffer's reference count means nothing here. Re-arming it to 1 on each
- * free keeps every attach and free on the non-atomic path of
- * rte_mbuf_ext_refcnt_update(): no atomic per packet. */
-static void rf_extbuf_rearm(void *addr, void *opaque)
-{
-	(void)addr;
-	rte_mbuf_ext_refcnt_set(opaque, 1);
-}
-
 int rf_dpdk_tx_init(struct rf_dpdk_tx *x, uint32_t neighbours, int socket,
 		    struct rf_lcore_stats *stats)
 {
@@ -150,9 +141,6 @@ int rf_dpdk_tx_init(struct rf_dpdk_tx *x, uint32_t neighbours, int socket,
 	x->neigh_mask = slots - 1;
 	x->neigh_gen = 1;
 	x->gw_gen = 1;
-	x->shinfo.free_cb = rf_extbuf_rearm;
-	x->shinfo.fcb_opaque = &x->shinfo;
-	rte_mbuf_ext_refcnt_set(&x->shinfo, 1);
 	x->stats = stats;
 	return 0;
 }
@@ -161,8 +149,6 @@ static void rf_shared_release(struct rf_dpdk_shared *sh);
 
 void rf_dpdk_tx_free(struct rf_dpdk_tx *x)
 {
-	for (unsigned i = 0; i < RF_DPDK_CSUM_SLOTS; i++)
-		rf_shared_release(&x->csum[i].payload);
 	rf_shared_release(&x->sig);
 	for (unsigned i = 0; i < x->nq; i++)
 		for (unsigned p = 0; p < RF_DPDK_POOLS; p++)
@@ -184,7 +170,7 @@ int rf_dpdk_tx_add_queue(struct rf_dpdk_tx *x, uint16_t port, uint16_t queue,
 	q->queue = queue;
 	q->self = self;
 	q->pools = *pools;
-	q->zerocopy = zerocopy && pools->hdr && pools->ext;
+	q->zerocopy = zerocopy && pools->hdr && pools->lent;
 	rf_txq_templates(q);
 	return (int)x->nq++;
 }
@@ -402,7 +388,11 @@ static inline struct rf_dpdk_csum *rf_chunk_sums(struct rf_dpdk_tx *x,
 	const struct rf_chunk *c = t->chunk;
 
 	if (unlikely(e->chunk != c || e->seq != t->seq)) {
-		rf_shared_release(&e->payload);
+		/* the lent payload mbuf is about to point elsewhere: the
+		 * frames that chain it go to their PMDs first */
+		if (e->lent)
+			rf_dpdk_tx_flush(x);
+		e->lent = false;
 		e->by_copy = false;
 		e->chunk = c;
 		e->seq = t->seq;
@@ -423,7 +413,6 @@ static inline struct rte_mbuf *rf_mbuf(struct rf_dpdk_txq *q, unsigned p)
 {
 	static const size_t off[RF_DPDK_POOLS] = {
 		offsetof(struct rf_dpdk_pools, pkt), offsetof(struct rf_dpdk_pools, hdr),
-		offsetof(struct rf_dpdk_pools, ext),
 	};
 
 	if (unlikely(q->nstash[p] == 0)) {
@@ -450,47 +439,41 @@ static void rf_shared_release(struct rf_dpdk_shared *sh)
 }
 
 /* One reference on sh's mbuf for a frame. References are taken
- * RF_PAYLOAD_CREDIT at a time, so the only atomic per frame is the
- * PMD's free. A chain may share a segment that is never written: DPDK's
+ * RF_SIG_CREDIT at a time, so the only atomic per frame is the PMD's
+ * free. A chain may share a segment that is never written: DPDK's
  * ipv4_multicast does it too. */
 static inline struct rte_mbuf *rf_shared_ref(struct rf_dpdk_shared *sh)
 {
 	if (unlikely(sh->credit == 0)) {
-		rte_mbuf_refcnt_update(sh->m, RF_PAYLOAD_CREDIT);
-		sh->credit = RF_PAYLOAD_CREDIT;
+		rte_mbuf_refcnt_update(sh->m, RF_SIG_CREDIT);
+		sh->credit = RF_SIG_CREDIT;
 	}
 	sh->credit--;
 	return sh->m;
 }
 
-/* A reference on the chunk's payload mbuf, which is made on first use and
- * goes behind every peer's header. NULL when the payload has no IOVA or no
- * mbuf is to be had: then the chunk goes by copy, to every peer, without
- * asking again. */
-static inline struct rte_mbuf *rf_payload_ref(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q,
-					      struct rf_dpdk_csum *e,
+/* The chunk's payload mbuf, lent over the chunk in the store on first use
+ * and chained behind every peer's header. NULL when the payload has no
+ * IOVA: then the chunk goes by copy, to every peer, without asking again. */
+static inline struct rte_mbuf *rf_payload_ref(struct rf_dpdk_txq *q, struct rf_dpdk_csum *e,
 					      const struct rf_dpdk_stream *st)
 {
 	const struct rf_chunk *c = e->chunk;
 
-	if (unlikely(!e->payload.m)) {
+	if (unlikely(!e->lent)) {
 		rte_iova_t iova;
-		struct rte_mbuf *m;
 
 		if (e->by_copy)
 			return NULL;
 		iova = rf_payload_iova(st, c->payload, c->len);
-		if (iova == RTE_BAD_IOVA || !(m = rf_mbuf(q, RF_DPDK_POOL_EXT))) {
+		if (iova == RTE_BAD_IOVA) {
 			e->by_copy = true;
 			return NULL;
 		}
-		rte_pktmbuf_attach_extbuf(m, (void *)(uintptr_t)c->payload, iova,
-					  c->len, &x->shinfo);
-		m->data_len = c->len;
-		m->pkt_len = c->len;
-		e->payload.m = m;
+		rf_dpdk_lend(&e->payload, q->pools.lent, c->payload, iova, c->len);
+		e->lent = true;
 	}
-	return rf_shared_ref(&e->payload);
+	return &e->payload;
 }
 
 /* Room so that a copied payload lands cache-line aligned. */
@@ -602,11 +585,9 @@ static struct rte_mbuf *rf_build_data(struct rf_dpdk_tx *x, struct rf_dpdk_txq *
 	/* the flags byte (offset 4, even) as the 16-bit word it adds */
 	sum = e->sum + rte_cpu_to_be_16((uint16_t)(t->flags << 8));
 	if (q->zerocopy)
-		ext = rf_payload_ref(x, q, e, st);
+		ext = rf_payload_ref(q, e, st);
 	m = rf_mbuf(q, ext ? RF_DPDK_POOL_HDR : RF_DPDK_POOL_PKT);
 	if (unlikely(!m)) {
-		if (ext)
-			e->payload.credit++; /* the reference goes back unused */
 		x->stats->dpdk_drops[RF_DPDK_DROP_NO_MBUF]++;
 		return NULL;
 	}

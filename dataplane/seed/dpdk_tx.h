@@ -7,10 +7,11 @@
  *
  * Two ways to send a chunk, chosen per port:
  *   zero-copy: a header mbuf (Ethernet + IP + UDP + the 28-byte DATA
- *              header) chained to one mbuf that points into the chunk store
- *              (rte_pktmbuf_attach_extbuf) and is shared, one reference
- *              each, by the frames of every peer the chunk goes to: its
- *              payload is never copied. Needs a port that takes chains.
+ *              header) chained to one lent mbuf (dpdk_lent.h) that points
+ *              into the chunk store and is shared by the frames of every
+ *              peer the chunk goes to: its payload is never copied, and
+ *              no frame's free touches a shared count. Needs a port that
+ *              takes chains.
  *   copy:      one single-segment mbuf per datagram, payload copied in.
  * The UDP checksum is always filled in (IPv6 needs it), from the payload's
  * sum computed once per chunk, not once per peer. Stream data to a session
@@ -39,9 +40,10 @@
 #define RF_DPDK_BURST 32
 #define RF_DPDK_TXQ_MAX 16   /* (port, queue) pairs one worker owns */
 #define RF_DPDK_CSUM_SLOTS 64
-/* References on a payload mbuf are taken this many at a time: a frame
- * then costs no atomic in the TX path, only the one the PMD's free makes. */
-#define RF_PAYLOAD_CREDIT 1024
+/* References on the shared SIGNATURE copy are taken this many at a time:
+ * a frame then costs no atomic in the TX path, only the one the PMD's
+ * free makes. */
+#define RF_SIG_CREDIT 1024
 
 /* The seed's own addresses on one port. */
 struct rf_dpdk_self {
@@ -53,12 +55,13 @@ struct rf_dpdk_self {
 };
 
 /* Mempools of one socket: pkt for RX, copies and control datagrams; hdr
- * and ext (no data room) for the zero-copy chains. */
+ * for the zero-copy chains' headers, and the pool their lent payload mbufs
+ * name (it holds none). */
 struct rf_dpdk_pools {
-	struct rte_mempool *pkt, *hdr, *ext;
+	struct rte_mempool *pkt, *hdr, *lent;
 };
 
-enum { RF_DPDK_POOL_PKT, RF_DPDK_POOL_HDR, RF_DPDK_POOL_EXT, RF_DPDK_POOLS };
+enum { RF_DPDK_POOL_PKT, RF_DPDK_POOL_HDR, RF_DPDK_POOLS };
 
 /* Frame headers are written from the queue's template and the peer's
  * route; the checksums are summed from values, never read back from what
@@ -138,14 +141,15 @@ struct rf_dpdk_shared {
 
 /* A recent chunk as every peer's frame shares it: its DATA header (flags
  * 0), the sum of that header and the payload, and (zero-copy) the payload
- * mbuf, attached to the chunk in the store. */
+ * mbuf lent over the chunk in the store. */
 struct rf_dpdk_csum {
 	const struct rf_chunk *chunk;
 	uint64_t seq;
-	struct rf_dpdk_shared payload;
-	bool by_copy;                      /* no payload mbuf to be had: copies */
+	bool lent;                         /* payload is lent over chunk */
+	bool by_copy;                      /* the payload has no IOVA: copies */
 	uint16_t sum;
 	uint8_t hdr[RF_DATA_HDR_LEN];
+	struct rte_mbuf payload;
 } __rte_aligned(64);
 
 struct rf_dpdk_tx {
@@ -162,7 +166,6 @@ struct rf_dpdk_tx {
 	bool gw_valid;
 	uint8_t gw_q;
 	struct rte_ether_addr gw_mac;
-	struct rte_mbuf_ext_shared_info shinfo;
 	struct rf_lcore_stats *stats;
 	/* The SIGNATURE last sent (its ring buffer, group and length tell
 	 * its versions apart), its sum and, zero-copy, one copy of it that
