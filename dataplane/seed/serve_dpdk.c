@@ -991,7 +991,7 @@ int rf_serve_dpdk(const struct rf_serve_config *cfg)
 
 stop:
 	/* ports first: stopping them frees the frames still in their rings,
-	 * whose external buffers call back into the workers' TX state */
+	 * whose payload mbufs are lent from the workers' TX state */
 	for (unsigned i = 0; i < d->nports; i++)
 		rf_dpdk_port_stop(&d->port[i]);
 	for (unsigned k = 0; k < d->nworkers; k++)
