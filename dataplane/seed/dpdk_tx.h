@@ -139,14 +139,17 @@ struct rf_dpdk_shared {
 	uint16_t credit;
 };
 
-/* A recent chunk as every peer's frame shares it: its DATA header (flags
- * 0), the sum of that header and the payload, and (zero-copy) the payload
- * mbuf lent over the chunk in the store. */
+/* A recent chunk as every peer's frame shares it: its DATA header with
+ * the flags of the last frame built (a chunk's frames mostly share them;
+ * repairs differ), the sum of that header and the payload, and (zero-copy)
+ * the payload mbuf lent over the chunk in the store. */
 struct rf_dpdk_csum {
 	const struct rf_chunk *chunk;
 	uint64_t seq;
 	bool lent;                         /* payload is lent over chunk */
 	bool by_copy;                      /* the payload has no IOVA: copies */
+	uint8_t flags;                     /* in hdr and sum */
+	uint16_t sum0;                     /* with flags 0 */
 	uint16_t sum;
 	uint8_t hdr[RF_DATA_HDR_LEN];
 	struct rte_mbuf payload;

@@ -100,12 +100,13 @@ static struct rf_addr v6(uint8_t last, uint16_t port)
 	return a;
 }
 
-/* Queue one DATA frame of chunk seq to dst, as session slot `session`. */
-static struct rte_mbuf *send_seq(unsigned q, const struct rf_addr *dst, uint32_t session,
-				 uint64_t seq)
+/* Queue one DATA frame of chunk seq with flags to dst, as session slot
+ * `session`. */
+static struct rte_mbuf *send_flags(unsigned q, const struct rf_addr *dst, uint32_t session,
+				   uint64_t seq, uint8_t flags)
 {
 	struct rf_seed_tx t = {
-		.kind = RF_SEED_TX_DATA, .dst = dst, .seq = seq, .substream = 0,
+		.kind = RF_SEED_TX_DATA, .dst = dst, .seq = seq, .substream = 0, .flags = flags,
 		.session = session, .chunk = rf_chunk_store_get(fx.store, seq),
 	};
 	uint64_t before = fx.tx.q[q].n + fx.stats.tx_packets;
@@ -116,6 +117,12 @@ static struct rte_mbuf *send_seq(unsigned q, const struct rf_addr *dst, uint32_t
 	cr_assert_eq(fx.tx.q[q].n + fx.stats.tx_packets, before + 1,
 		     "one frame queued on queue %u", q);
 	return fx.tx.q[q].buf[fx.tx.q[q].n - 1];
+}
+
+static struct rte_mbuf *send_seq(unsigned q, const struct rf_addr *dst, uint32_t session,
+				 uint64_t seq)
+{
+	return send_flags(q, dst, session, seq, 0);
 }
 
 /* ... of the chunk in the fixture. */
@@ -183,9 +190,11 @@ static const uint8_t *check_headers(struct rte_mbuf *m, const struct rte_ether_a
 	return f + l4 + sizeof(udp);
 }
 
-/* ... and a DATA datagram that carries chunk seq, payload, byte for byte. */
-static void check_chunk(struct rte_mbuf *m, const struct rte_ether_addr *mac,
-			const struct rf_addr *dst, uint64_t seq, const uint8_t *payload)
+/* ... and a DATA datagram with flags that carries chunk seq, payload[0..plen),
+ * byte for byte. */
+static void check_data(struct rte_mbuf *m, const struct rte_ether_addr *mac,
+		       const struct rf_addr *dst, uint64_t seq, uint8_t flags,
+		       const uint8_t *payload, size_t plen)
 {
 	struct rf_msg msg;
 	size_t len;
@@ -195,8 +204,15 @@ static void check_chunk(struct rte_mbuf *m, const struct rte_ether_addr *mac,
 	cr_assert_eq(msg.type, RF_MSG_DATA);
 	cr_assert_eq(msg.stream_id, fx.st.stream_id);
 	cr_assert_eq(msg.data.seq, seq);
-	cr_assert_eq(msg.data.len, sizeof(fx.payload));
-	cr_assert_eq(memcmp(msg.data.payload, payload, sizeof(fx.payload)), 0, "the chunk");
+	cr_assert_eq(msg.flags, flags);
+	cr_assert_eq(msg.data.len, plen);
+	cr_assert_eq(memcmp(msg.data.payload, payload, plen), 0, "the chunk");
+}
+
+static void check_chunk(struct rte_mbuf *m, const struct rte_ether_addr *mac,
+			const struct rf_addr *dst, uint64_t seq, const uint8_t *payload)
+{
+	check_data(m, mac, dst, seq, 0, payload, sizeof(fx.payload));
 }
 
 /* ... of the chunk in the fixture. */
@@ -260,6 +276,38 @@ Test(dpdk_tx, a_lent_payload_is_repointed_only_after_its_frames_left)
 	cr_assert_eq(fx.tx.q[0].n, 1, "the waiting frames were flushed first");
 	cr_assert_eq(fx.stats.tx_packets, 2);
 	check_chunk(m, &mac_a, &a, later, next);
+}
+
+Test(dpdk_tx, each_frame_carries_its_own_flags)
+{
+	struct rf_addr a = v4(2, 5000), b = v6(3, 5001);
+
+	cr_assert_eq(rf_dpdk_tx_add_queue(&fx.tx, 0, 0, &fx.self, &fx.pools, true), 0);
+	rf_dpdk_neigh_learn(&fx.tx, &a, &mac_a, 0, 1);
+	rf_dpdk_neigh_learn(&fx.tx, &b, &mac_b, 0, 1);
+	/* live, a repair, live again: one chunk, one sums slot */
+	check_data(send_flags(0, &a, 0, fx.seq, RF_FLAG_DATA_RAP), &mac_a, &a, fx.seq,
+		   RF_FLAG_DATA_RAP, fx.payload, sizeof(fx.payload));
+	check_data(send_flags(0, &b, 1, fx.seq, RF_FLAG_DATA_REPAIR), &mac_b, &b, fx.seq,
+		   RF_FLAG_DATA_REPAIR, fx.payload, sizeof(fx.payload));
+	check_data(send_flags(0, &a, 0, fx.seq, RF_FLAG_DATA_RAP), &mac_a, &a, fx.seq,
+		   RF_FLAG_DATA_RAP, fx.payload, sizeof(fx.payload));
+}
+
+Test(dpdk_tx, odd_sized_chunks_sum_right)
+{
+	struct rf_addr a = v4(2, 5000);
+
+	cr_assert_eq(rf_dpdk_tx_add_queue(&fx.tx, 0, 0, &fx.self, &fx.pools, true), 0);
+	rf_dpdk_neigh_learn(&fx.tx, &a, &mac_a, 0, 1);
+	/* 1 to 7 bytes: every tail the sum can have, by reference (the UDP
+	 * checksum is checked by check_headers) */
+	for (size_t len = 1; len < 8; len++) {
+		uint64_t seq = rf_chunk_store_next(fx.store);
+
+		cr_assert_eq(rf_chunk_store_append(fx.store, fx.payload, len, 0), 0);
+		check_data(send_seq(0, &a, 0, seq), &mac_a, &a, seq, 0, fx.payload, len);
+	}
 }
 
 Test(dpdk_tx, copy_path_sends_the_same_bytes)
