@@ -8,8 +8,9 @@
 #include "dpdk_lent.h"
 
 #define RF_LENT_OPS "rf_lent"
-/* Frees land in a per-lcore cache of this size; when it fills, the
- * driver is handed the lot (and keeps none): one call per ~768 frames. */
+/* Frees land in a per-lcore cache of this size; past 1.5 times that
+ * (768), the driver is handed the lot and keeps none: one call per 768
+ * frames. */
 #define RF_LENT_CACHE 512
 
 static int rf_lent_alloc(struct rte_mempool *mp)

@@ -10,10 +10,15 @@
  *
  * Its owner decides when it is rewritten. A PMD reads a frame's segments
  * when it takes the frame (it writes descriptors, or copies) and, later,
- * only the fields a free reads, which a lent mbuf never changes. So a lent
- * mbuf may be pointed elsewhere once every frame chained to it has been
- * through rte_eth_tx_burst(). net_ring is the exception: it hands the
- * frame itself to its reader, who must read it before the owner rewrites.
+ * only the fields a free reads (count, flags, next, segments, pool), which
+ * its owner never changes. So a lent mbuf may be pointed elsewhere once
+ * every frame chained to it has been through rte_eth_tx_burst(). net_ring
+ * is the exception: it hands the frame itself to its reader, who must
+ * read it before the owner rewrites (dpdk_port.c copies there).
+ *
+ * DPDK's debug checks would refuse it: the mbuf check sums a chain's
+ * segments when its head is freed, which may be after a repoint, and the
+ * mempool check looks for an object header a lent mbuf does not have.
  */
 #ifndef RF_DPDK_LENT_H
 #define RF_DPDK_LENT_H
@@ -21,6 +26,10 @@
 #include <stdint.h>
 
 #include <rte_mbuf.h>
+
+#if defined(RTE_LIBRTE_MBUF_DEBUG) || defined(RTE_LIBRTE_MEMPOOL_DEBUG)
+#error "lent mbufs need a DPDK built without its mbuf and mempool debug checks"
+#endif
 
 /* The pool lent mbufs name (cold path). NULL with rte_errno set. */
 struct rte_mempool *rf_dpdk_lent_pool_create(const char *name, int socket);

@@ -27,9 +27,15 @@ _Static_assert(RF_DPDK_TXQ_MAX * (RF_DPDK_TXD + RF_DPDK_BURST) + RF_SIG_CREDIT +
  * zero-copy, net_null takes them too: it does not say so, but its TX only
  * counts and frees what it is given, and rte_pktmbuf_free() frees a chain
  * whole (not with copy=1, which reads the first segment only: auto keeps
- * to what a port says). */
+ * to what a port says). net_ring says so, but it hands the frames
+ * themselves to a reader, who may read one after its lent payload mbuf
+ * was pointed at a newer chunk (dpdk_lent.h): there auto copies, and only
+ * zero-copy asked for chains (the TX benchmark's reader frees each frame
+ * on the sending lcore before the next burst). */
 static bool rf_port_chains(const struct rte_eth_dev_info *info, enum rf_dpdk_tx_mode mode)
 {
+	if (strcmp(info->driver_name, "net_ring") == 0)
+		return mode == RF_DPDK_TX_ZEROCOPY;
 	return (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) ||
 	       (mode == RF_DPDK_TX_ZEROCOPY && strcmp(info->driver_name, "net_null") == 0);
 }

@@ -171,6 +171,10 @@ int rf_dpdk_tx_add_queue(struct rf_dpdk_tx *x, uint16_t port, uint16_t queue,
 	q->self = self;
 	q->pools = *pools;
 	q->zerocopy = zerocopy && pools->hdr && pools->lent;
+	/* one pool for every lent mbuf of this lcore: a free reads it, so a
+	 * repoint must not change it */
+	if (q->zerocopy && !x->lent_pool)
+		x->lent_pool = pools->lent;
 	rf_txq_templates(q);
 	return (int)x->nq++;
 }
@@ -269,8 +273,8 @@ static inline uint16_t rf_csum_fold(uint32_t sum)
 	return (uint16_t)sum;
 }
 
-/* The 16-bit words of buf summed as rte_raw_cksum() does (fold before use),
- * 32 bits at a time: a chunk's payload is summed once per lcore, and
+/* The 16-bit words of buf summed and folded as rte_raw_cksum() does, 32
+ * bits at a time: a chunk's payload is summed once per lcore, and
  * DPDK's loop, 16 bits a time, was 1.5 % of the TX lcore's samples at
  * 1000 peers a chunk. */
 static uint32_t rf_sum_bytes(const uint8_t *buf, size_t len)
@@ -496,8 +500,8 @@ static inline struct rte_mbuf *rf_shared_ref(struct rf_dpdk_shared *sh)
 /* The chunk's payload mbuf, lent over the chunk in the store on first use
  * and chained behind every peer's header. NULL when the payload has no
  * IOVA: then the chunk goes by copy, to every peer, without asking again. */
-static inline struct rte_mbuf *rf_payload_ref(struct rf_dpdk_txq *q, struct rf_dpdk_csum *e,
-					      const struct rf_dpdk_stream *st)
+static inline struct rte_mbuf *rf_payload_mbuf(struct rf_dpdk_tx *x, struct rf_dpdk_csum *e,
+					       const struct rf_dpdk_stream *st)
 {
 	const struct rf_chunk *c = e->chunk;
 
@@ -511,7 +515,7 @@ static inline struct rte_mbuf *rf_payload_ref(struct rf_dpdk_txq *q, struct rf_d
 			e->by_copy = true;
 			return NULL;
 		}
-		rf_dpdk_lend(&e->payload, q->pools.lent, c->payload, iova, c->len);
+		rf_dpdk_lend(&e->payload, x->lent_pool, c->payload, iova, c->len);
 		e->lent = true;
 	}
 	return &e->payload;
@@ -617,26 +621,26 @@ static struct rte_mbuf *rf_build_data(struct rf_dpdk_tx *x, struct rf_dpdk_txq *
 	struct rf_dpdk_csum *e = rf_chunk_sums(x, st, t);
 	uint16_t len = c->len;
 	unsigned hl = rf_l2l3_len(r->dst.family);
-	struct rte_mbuf *m, *ext = NULL;
+	struct rte_mbuf *m, *body = NULL;
 	uint8_t *p;
 
 	if (unlikely(!e))
 		goto stale;
 	if (q->zerocopy)
-		ext = rf_payload_ref(q, e, st);
-	m = rf_mbuf(q, ext ? RF_DPDK_POOL_HDR : RF_DPDK_POOL_PKT);
+		body = rf_payload_mbuf(x, e, st);
+	m = rf_mbuf(q, body ? RF_DPDK_POOL_HDR : RF_DPDK_POOL_PKT);
 	if (unlikely(!m)) {
 		x->stats->dpdk_drops[RF_DPDK_DROP_NO_MBUF]++;
 		return NULL;
 	}
-	if (!ext)
+	if (!body)
 		rf_align_payload(m, hl + RF_DATA_HDR_LEN);
 	p = rte_pktmbuf_mtod(m, uint8_t *);
 	memcpy(p + hl, e->hdr, RF_DATA_HDR_LEN);
 	rf_route_write(p, q, r, (uint16_t)(RF_DATA_HDR_LEN + len), e->sum);
 	m->data_len = (uint16_t)(hl + RF_DATA_HDR_LEN);
-	if (ext) {
-		m->next = ext;
+	if (body) {
+		m->next = body;
 		m->nb_segs = 2;
 	} else {
 		memcpy(p + hl + RF_DATA_HDR_LEN, c->payload, len);
@@ -646,7 +650,7 @@ static struct rte_mbuf *rf_build_data(struct rf_dpdk_tx *x, struct rf_dpdk_txq *
 	/* a copy must be rechecked after it is made; a reference was checked
 	 * with the chunk's sum, and stays good while the window is far longer
 	 * than a frame stays in a TX ring */
-	if (!ext && unlikely(!rf_chunk_store_still_valid(st->store, c, t->seq))) {
+	if (!body && unlikely(!rf_chunk_store_still_valid(st->store, c, t->seq))) {
 		rte_pktmbuf_free(m);
 		goto stale;
 	}

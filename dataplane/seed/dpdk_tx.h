@@ -169,6 +169,7 @@ struct rf_dpdk_tx {
 	bool gw_valid;
 	uint8_t gw_q;
 	struct rte_ether_addr gw_mac;
+	struct rte_mempool *lent_pool;     /* of the payload mbufs below */
 	struct rf_lcore_stats *stats;
 	/* The SIGNATURE last sent (its ring buffer, group and length tell
 	 * its versions apart), its sum and, zero-copy, one copy of it that

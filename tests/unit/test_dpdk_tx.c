@@ -35,18 +35,22 @@ static struct {
 	struct rf_chunk_store *store;
 	struct rf_lcore_stats stats;
 	uint64_t seq;                      /* of the one chunk in the store */
+	uint16_t null_port;
 	uint8_t payload[RF_CHUNK_DEFAULT];
 } fx;
 
 static void setup(void)
 {
 	char *argv[] = { "test_dpdk_tx", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-			 "--iova-mode=va", "--vdev", "net_null0", "--log-level", "*:error", NULL };
+			 "--iova-mode=va", "--vdev", "net_null0", "--vdev", "net_ring0",
+			 "--log-level", "*:error", NULL };
 	size_t bytes = rf_chunk_store_size(SLOTS, RF_CHUNK_DEFAULT);
 	struct rte_eth_conf conf = { 0 };
 	const struct rte_memzone *mz;
 
 	cr_assert_geq(rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv), 0);
+	cr_assert_eq(rte_eth_dev_get_port_by_name("net_null0", &fx.null_port), 0);
+	cr_assert_eq(fx.null_port, 0, "the queues below name port 0");
 	cr_assert_eq(rte_eth_dev_configure(0, 0, 1, &conf), 0);
 	cr_assert_eq(rte_eth_tx_queue_setup(0, 0, 256, 0, NULL), 0);
 	cr_assert_eq(rte_eth_dev_start(0), 0);
@@ -73,11 +77,12 @@ static void teardown(void)
 		rte_pktmbuf_free_bulk(fx.tx.q[i].buf, fx.tx.q[i].n);
 		fx.tx.q[i].n = 0;
 	}
+	/* the port first: frames it still holds name the TX state's mbufs */
+	rte_eth_dev_stop(0);
+	rte_eth_dev_close(0);
 	rf_dpdk_tx_free(&fx.tx);
 	rf_dpdk_stream_unmap(&fx.st);
 	rf_dpdk_pools_free(&fx.pools);
-	rte_eth_dev_stop(0);
-	rte_eth_dev_close(0);
 	rte_eal_cleanup();
 }
 
@@ -266,16 +271,17 @@ Test(dpdk_tx, a_lent_payload_is_repointed_only_after_its_frames_left)
 	randombytes_buf(next, sizeof(next));
 	cr_assert_eq(rf_chunk_store_append(fx.store, next, sizeof(next), 0), 0);
 	/* two chunks in two slots: both frames wait for a full burst */
-	send_data(0, &a, 0);
+	send_flags(0, &a, 0, fx.seq, RF_FLAG_DATA_RAP);
 	send_seq(0, &a, 0, fx.seq + 1);
 	cr_assert_eq(fx.tx.q[0].n, 2);
 	cr_assert_eq(fx.stats.tx_packets, 0);
 	/* a chunk for the first one's slot: its frames go to the PMD before
-	 * the slot's payload mbuf points at the new chunk */
-	m = send_seq(0, &a, 0, later);
+	 * the slot's payload mbuf points at the new chunk, whose header
+	 * starts afresh (same flags as the last one there) */
+	m = send_flags(0, &a, 0, later, RF_FLAG_DATA_RAP);
 	cr_assert_eq(fx.tx.q[0].n, 1, "the waiting frames were flushed first");
 	cr_assert_eq(fx.stats.tx_packets, 2);
-	check_chunk(m, &mac_a, &a, later, next);
+	check_data(m, &mac_a, &a, later, RF_FLAG_DATA_RAP, next, sizeof(next));
 }
 
 Test(dpdk_tx, each_frame_carries_its_own_flags)
@@ -308,6 +314,24 @@ Test(dpdk_tx, odd_sized_chunks_sum_right)
 		cr_assert_eq(rf_chunk_store_append(fx.store, fx.payload, len, 0), 0);
 		check_data(send_seq(0, &a, 0, seq), &mac_a, &a, seq, 0, fx.payload, len);
 	}
+}
+
+/* net_ring hands frames to its reader, who may read one after its lent
+ * payload was repointed: zero-copy there only when asked for. */
+Test(dpdk_tx, net_ring_copies_unless_zero_copy_is_asked)
+{
+	struct rf_dpdk_port p;
+	uint16_t ring;
+
+	cr_assert_eq(rte_eth_dev_get_port_by_name("net_ring0", &ring), 0);
+	cr_assert_eq(rf_dpdk_port_probe(ring, 1, RF_DPDK_TX_AUTO, &p), 0);
+	cr_assert_not(p.zerocopy, "auto copies on net_ring");
+	cr_assert_eq(rf_dpdk_port_probe(ring, 1, RF_DPDK_TX_ZEROCOPY, &p), 0);
+	cr_assert(p.zerocopy, "zero-copy asked for chains");
+	cr_assert_eq(rf_dpdk_port_probe(fx.null_port, 1, RF_DPDK_TX_AUTO, &p), 0);
+	cr_assert_not(p.zerocopy, "net_null says nothing of chains");
+	cr_assert_eq(rf_dpdk_port_probe(fx.null_port, 1, RF_DPDK_TX_ZEROCOPY, &p), 0);
+	cr_assert(p.zerocopy);
 }
 
 Test(dpdk_tx, copy_path_sends_the_same_bytes)
