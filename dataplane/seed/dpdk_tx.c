@@ -273,39 +273,6 @@ static inline uint16_t rf_csum_fold(uint32_t sum)
 	return (uint16_t)sum;
 }
 
-/* The 16-bit words of buf summed and folded as rte_raw_cksum() does, 32
- * bits at a time: a chunk's payload is summed once per lcore, and
- * DPDK's loop, 16 bits a time, was 1.5 % of the TX lcore's samples at
- * 1000 peers a chunk. */
-static uint32_t rf_sum_bytes(const uint8_t *buf, size_t len)
-{
-	uint64_t sum = 0;
-	size_t i = 0;
-
-	for (; i + 4 <= len; i += 4) {
-		uint32_t w;
-
-		memcpy(&w, buf + i, 4);
-		sum += w;
-	}
-	if (i + 2 <= len) {
-		uint16_t w;
-
-		memcpy(&w, buf + i, 2);
-		sum += w;
-		i += 2;
-	}
-	if (i < len) {
-		uint16_t w = 0;
-
-		memcpy(&w, buf + i, 1);
-		sum += w;
-	}
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	return rf_csum_fold((uint32_t)sum);
-}
-
 /* Sum of an address as the 16-bit words the checksum adds. */
 static inline uint32_t rf_ip_sum(const uint8_t *ip, unsigned len)
 {
@@ -436,7 +403,7 @@ static inline struct rf_dpdk_csum *rf_chunk_sums(struct rf_dpdk_tx *x,
 		rf_data_hdr_write(e->hdr, st->stream_id, 0, t->seq, t->substream, c->len);
 		e->flags = 0;
 		e->sum0 = rf_csum_fold((uint32_t)rte_raw_cksum(e->hdr, RF_DATA_HDR_LEN) +
-				       rf_sum_bytes(c->payload, c->len));
+				       rte_raw_cksum(c->payload, c->len));
 		e->sum = e->sum0;
 		if (unlikely(!rf_chunk_store_still_valid(st->store, c, t->seq))) {
 			e->chunk = NULL;
