@@ -70,6 +70,7 @@ int rf_dpdk_stream_map(struct rf_dpdk_stream *st, uint64_t stream_id,
 	if (!st->routes)
 		return -ENOMEM;
 	st->nroutes = sessions;
+	st->data_plen = (uint16_t)(RF_DATA_HDR_LEN + rf_chunk_store_chunk_max(store));
 	rte_memzone_walk(rf_mz_match, &f);
 	if (!f.mz || f.mz->hugepage_sz == 0)
 		return 0;
@@ -319,25 +320,60 @@ static void rf_txq_templates(struct rf_dpdk_txq *q)
 	q->sum6_udp = rf_ip_sum(self->ip6, 16) + proto + sport;
 }
 
-/* The route to dst through dmac on queue qi (struct rf_dpdk_route). The
- * caller made sure the seed has an address of dst's family on q's port. */
+/* IPv4 lengths and header checksum, for a UDP payload of plen bytes. */
+static inline void rf_ip4_lengths(struct rte_ipv4_hdr *ip, uint32_t ip_sum, uint16_t plen)
+{
+	uint16_t ulen = (uint16_t)(sizeof(struct rte_udp_hdr) + plen);
+	uint16_t be_total = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + ulen));
+
+	ip->total_length = be_total;
+	ip->hdr_checksum = (uint16_t)~rf_csum_fold(ip_sum + be_total);
+	((struct rte_udp_hdr *)(ip + 1))->dgram_len = rte_cpu_to_be_16(ulen);
+}
+
+/* The route to dst through dmac on queue qi, its IPv4 headers for a UDP
+ * payload of plen bytes (struct rf_dpdk_route). The caller made sure the
+ * seed has an address of dst's family on q's port. */
 static void rf_route_build(struct rf_dpdk_route *r, const struct rf_dpdk_txq *q, unsigned qi,
-			   const struct rte_ether_addr *dmac, const struct rf_addr *dst)
+			   const struct rte_ether_addr *dmac, const struct rf_addr *dst,
+			   uint16_t plen)
 {
 	uint16_t be_dport = rte_cpu_to_be_16(dst->port);
 
 	if (dst->family == RF_AF_INET) {
+		struct rte_ether_hdr *eth = (struct rte_ether_hdr *)r->hdr4;
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 		uint32_t dsum = rf_ip_sum(dst->ip, 4);
 
 		r->ip_sum = q->sum4_ip + dsum;
 		r->udp_sum = q->sum4_udp + dsum + be_dport;
+		memcpy(r->hdr4, q->tmpl4, RF_DPDK_L2L3_V4);
+		eth->dst_addr = *dmac;
+		memcpy(&ip->dst_addr, dst->ip, 4);
+		((struct rte_udp_hdr *)(ip + 1))->dst_port = be_dport;
+		rf_ip4_lengths(ip, r->ip_sum, plen);
+		r->plen = plen;
 	} else {
 		r->ip_sum = 0;
 		r->udp_sum = q->sum6_udp + rf_ip_sum(dst->ip, 16) + be_dport;
+		r->v6.dmac = *dmac;
+		r->v6.dst = *dst;
 	}
-	r->dmac = *dmac;
+	r->family = dst->family;
 	r->q = (uint8_t)qi;
-	r->dst = *dst;
+}
+
+/* Whether r was built for peer a. */
+static inline bool rf_route_is(const struct rf_dpdk_route *r, const struct rf_addr *a)
+{
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(r->hdr4 + RTE_ETHER_HDR_LEN);
+
+	if (a->family != r->family)
+		return false;
+	if (a->family == RF_AF_INET6)
+		return rf_addr_equal(&r->v6.dst, a);
+	return memcmp(&ip->dst_addr, a->ip, 4) == 0 &&
+	       ((const struct rte_udp_hdr *)(ip + 1))->dst_port == rte_cpu_to_be_16(a->port);
 }
 
 /* Ethernet + IP + UDP headers at p, along route r from queue q, for a UDP
@@ -345,32 +381,29 @@ static void rf_route_build(struct rf_dpdk_route *r, const struct rf_dpdk_txq *q,
 static inline void rf_route_write(uint8_t *p, const struct rf_dpdk_txq *q,
 				  const struct rf_dpdk_route *r, uint16_t plen, uint32_t psum)
 {
-	uint16_t ulen = (uint16_t)(sizeof(struct rte_udp_hdr) + plen);
-	uint16_t be_ulen = rte_cpu_to_be_16(ulen);
+	uint16_t be_ulen = rte_cpu_to_be_16((uint16_t)(sizeof(struct rte_udp_hdr) + plen));
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)p;
 	struct rte_udp_hdr *udp;
 	uint16_t c;
 
-	if (r->dst.family == RF_AF_INET) {
+	if (r->family == RF_AF_INET) {
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-		uint16_t be_total = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + ulen));
 
-		memcpy(p, q->tmpl4, RF_DPDK_L2L3_V4);
-		memcpy(&ip->dst_addr, r->dst.ip, 4);
-		ip->total_length = be_total;
-		ip->hdr_checksum = (uint16_t)~rf_csum_fold(r->ip_sum + be_total);
+		memcpy(p, r->hdr4, RF_DPDK_L2L3_V4);
+		if (unlikely(plen != r->plen))
+			rf_ip4_lengths(ip, r->ip_sum, plen);
 		udp = (struct rte_udp_hdr *)(ip + 1);
 	} else {
 		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eth + 1);
 
 		memcpy(p, q->tmpl6, RF_DPDK_L2L3_V6);
-		memcpy(ip->dst_addr, r->dst.ip, 16);
+		eth->dst_addr = r->v6.dmac;
+		memcpy(ip->dst_addr, r->v6.dst.ip, 16);
 		ip->payload_len = be_ulen;
 		udp = (struct rte_udp_hdr *)(ip + 1);
+		udp->dst_port = rte_cpu_to_be_16(r->v6.dst.port);
+		udp->dgram_len = be_ulen;
 	}
-	eth->dst_addr = r->dmac;
-	udp->dst_port = rte_cpu_to_be_16(r->dst.port);
-	udp->dgram_len = be_ulen;
 	/* the length counts twice: pseudo-header and UDP header */
 	c = (uint16_t)~rf_csum_fold(r->udp_sum + psum + 2u * be_ulen);
 	/* 0 means "no checksum" in UDP: send its other form */
@@ -498,7 +531,7 @@ static struct rte_mbuf *rf_build_dgram(struct rf_dpdk_tx *x, struct rf_dpdk_txq 
 				       const struct rf_dpdk_route *r,
 				       const uint8_t *buf, uint16_t len, uint32_t sum)
 {
-	unsigned hl = rf_l2l3_len(r->dst.family);
+	unsigned hl = rf_l2l3_len(r->family);
 	struct rte_mbuf *m = rf_mbuf(q, RF_DPDK_POOL_PKT);
 	uint8_t *p;
 
@@ -557,7 +590,7 @@ static inline struct rte_mbuf *rf_sig_ref(struct rf_dpdk_tx *x, struct rf_dpdk_t
 static struct rte_mbuf *rf_build_sig(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q,
 				     const struct rf_dpdk_route *r, const struct rf_seed_tx *t)
 {
-	unsigned hl = rf_l2l3_len(r->dst.family);
+	unsigned hl = rf_l2l3_len(r->family);
 	struct rte_mbuf *m, *body = NULL;
 
 	rf_sig_track(x, t);
@@ -579,7 +612,7 @@ static struct rte_mbuf *rf_build_sig(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q
 	return m;
 }
 
-static struct rte_mbuf *rf_build_data(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q,
+static __rte_always_inline struct rte_mbuf *rf_build_data(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q,
 				      const struct rf_dpdk_route *r,
 				      const struct rf_dpdk_stream *st,
 				      const struct rf_seed_tx *t)
@@ -587,7 +620,7 @@ static struct rte_mbuf *rf_build_data(struct rf_dpdk_tx *x, struct rf_dpdk_txq *
 	const struct rf_chunk *c = t->chunk;
 	struct rf_dpdk_csum *e = rf_chunk_sums(x, st, t);
 	uint16_t len = c->len;
-	unsigned hl = rf_l2l3_len(r->dst.family);
+	unsigned hl = rf_l2l3_len(r->family);
 	struct rte_mbuf *m, *body = NULL;
 	uint8_t *p;
 
@@ -672,16 +705,13 @@ void rf_dpdk_tx_frame(struct rf_dpdk_tx *x, unsigned q, struct rte_mbuf *m)
 /* Build r, the route to dst: its neighbour entry, else the gateway, and
  * the queue it names. False (counted) when there is none or the seed has
  * no address of dst's family there. */
-static bool rf_route_find(struct rf_dpdk_tx *x, const struct rf_addr *dst,
+static bool rf_route_find(struct rf_dpdk_tx *x, const struct rf_addr *dst, uint16_t plen,
 			  struct rf_dpdk_route *r)
 {
 	const struct rf_dpdk_neigh *e = rf_neigh_find(x, dst);
 	const struct rte_ether_addr *mac;
 	unsigned qi;
 
-	r->via_gw = !e;
-	r->gen = x->neigh_gen;
-	r->gw_gen = x->gw_gen;
 	if (e) {
 		qi = e->q;
 		mac = &e->mac;
@@ -696,7 +726,10 @@ static bool rf_route_find(struct rf_dpdk_tx *x, const struct rf_addr *dst,
 		x->stats->dpdk_drops[RF_DPDK_DROP_NOT_OURS]++;
 		return false;
 	}
-	rf_route_build(r, &x->q[qi], qi, mac, dst);
+	rf_route_build(r, &x->q[qi], qi, mac, dst, plen);
+	r->via_gw = !e;
+	r->gen = x->neigh_gen;
+	r->gw_gen = x->gw_gen;
 	return true;
 }
 
@@ -709,9 +742,9 @@ static inline const struct rf_dpdk_route *rf_session_route(struct rf_dpdk_tx *x,
 	struct rf_dpdk_route *r = &st->routes[t->session];
 
 	if (likely(r->gen == x->neigh_gen && (!r->via_gw || r->gw_gen == x->gw_gen) &&
-		   rf_addr_equal(&r->dst, t->dst)))
+		   rf_route_is(r, t->dst)))
 		return r;
-	return rf_route_find(x, t->dst, r) ? r : NULL;
+	return rf_route_find(x, t->dst, st->data_plen, r) ? r : NULL;
 }
 
 static inline void rf_route_prefetch(const struct rf_dpdk_stream *st, const struct rf_seed_tx *t)
@@ -727,6 +760,10 @@ static inline void rf_route_prefetch(const struct rf_dpdk_stream *st, const stru
 void rf_dpdk_tx_seed(struct rf_dpdk_tx *x, const struct rf_dpdk_stream *st,
 		     const struct rf_seed_tx *tx, unsigned n)
 {
+	/* A worker has one TX queue, as a rule: then a frame's mbuf and
+	 * queue do not wait for its route to load (docs/BENCHMARKS.md). */
+	bool one_queue = x->nq == 1;
+
 	for (unsigned i = 0; i < n && i < RF_ROUTE_AHEAD; i++)
 		rf_route_prefetch(st, &tx[i]);
 	for (unsigned i = 0; i < n; i++) {
@@ -739,7 +776,7 @@ void rf_dpdk_tx_seed(struct rf_dpdk_tx *x, const struct rf_dpdk_stream *st,
 			rf_route_prefetch(st, &tx[i + RF_ROUTE_AHEAD]);
 		if (unlikely(!r))
 			continue;
-		q = &x->q[r->q];
+		q = likely(one_queue) ? &x->q[0] : &x->q[r->q];
 		if (likely(t->kind == RF_SEED_TX_DATA))
 			m = rf_build_data(x, q, r, st, t);
 		else
@@ -761,8 +798,8 @@ void rf_dpdk_tx_dgram(struct rf_dpdk_tx *x, const struct rf_addr *dst,
 			x->stats->dpdk_drops[RF_DPDK_DROP_NOT_OURS]++;
 			return;
 		}
-		rf_route_build(&r, &x->q[q], q, mac, dst);
-	} else if (!rf_route_find(x, dst, &r)) {
+		rf_route_build(&r, &x->q[q], q, mac, dst, len);
+	} else if (!rf_route_find(x, dst, len, &r)) {
 		return;
 	}
 	m = rf_build_dgram(x, &x->q[r.q], &r, buf, len, rte_raw_cksum(buf, len));

@@ -70,22 +70,32 @@ enum { RF_DPDK_POOL_PKT, RF_DPDK_POOL_HDR, RF_DPDK_POOLS };
 #define RF_DPDK_L2L3_V4 42         /* Ethernet + IPv4 + UDP */
 #define RF_DPDK_L2L3_V6 62         /* Ethernet + IPv6 + UDP */
 
-/* How frames reach one peer: the next hop's MAC, the queue, the peer, and
- * the sums of its headers' constant words. A frame's headers are the
- * queue's template with these written in. Built from the neighbour table
- * once per peer, not once per frame; good while the peer is dst and the
- * table's generation is gen, and, for a route through the gateway, the
- * gateway's generation is gw_gen. One cache line: a sweep over 10 000
+/* How frames reach one peer, built from the neighbour table once per
+ * peer, not once per frame. To an IPv4 peer it is the frame's headers
+ * themselves (Ethernet, IPv4, UDP: MAC, addresses, ports, and the lengths
+ * and IP checksum of a datagram of plen bytes, a full chunk's DATA), so a
+ * frame copies them and adds its UDP checksum. An IPv6 header does not
+ * fit in the line: those frames are written from the queue's template and
+ * the MAC and address kept here. Good while the peer is the one it names
+ * and the table's generation is gen and, for a route through the gateway,
+ * the gateway's generation is gw_gen. One cache line: a sweep over 10 000
  * sessions stays in L2. */
 struct rf_dpdk_route {
-	struct rte_ether_addr dmac;
+	union {
+		uint8_t hdr4[RF_DPDK_L2L3_V4];
+		struct {
+			struct rte_ether_addr dmac;
+			struct rf_addr dst;
+		} v6;
+	};
+	uint16_t plen;                     /* IPv4: the UDP payload hdr4 is for */
+	uint8_t family;                    /* of the peer */
 	uint8_t q;
 	bool via_gw;                       /* no neighbour entry: the gateway */
 	uint32_t gen;                      /* 0: never built */
 	uint32_t gw_gen;
 	uint32_t ip_sum;                   /* IPv4: header words but length, checksum */
 	uint32_t udp_sum;                  /* pseudo-header and UDP words but lengths */
-	struct rf_addr dst;
 } __rte_aligned(RTE_CACHE_LINE_SIZE);
 
 _Static_assert(sizeof(struct rf_dpdk_route) == RTE_CACHE_LINE_SIZE, "a route is one line");
@@ -102,6 +112,7 @@ struct rf_dpdk_stream {
 	unsigned page_shift;
 	unsigned npages;
 	rte_iova_t *page_iova;
+	uint16_t data_plen;                /* a full chunk's DATA datagram */
 	uint32_t nroutes;
 	struct rf_dpdk_route *routes;
 };

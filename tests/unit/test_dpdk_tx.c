@@ -438,6 +438,42 @@ Test(dpdk_tx, route_follows_the_neighbour_table_and_the_slot)
 	cr_assert_eq(fx.stats.dpdk_drops[RF_DPDK_DROP_NO_NEIGH], 0);
 }
 
+/* A slot's route names its peer by address and port, whatever the
+ * family: a new peer in the slot gets its own headers. */
+Test(dpdk_tx, route_is_rebuilt_for_a_new_peer_in_the_slot)
+{
+	struct rf_addr a = v4(2, 5000), a2 = v4(2, 5002), b = v6(3, 5000), b2 = v6(4, 5000);
+
+	cr_assert_eq(rf_dpdk_tx_add_queue(&fx.tx, 0, 0, &fx.self, &fx.pools, true), 0);
+	rf_dpdk_neigh_learn(&fx.tx, &a, &mac_a, 0, 1);
+	rf_dpdk_neigh_learn(&fx.tx, &b, &mac_b, 0, 1);
+	rf_dpdk_neigh_learn(&fx.tx, &b2, &mac_b, 0, 1);
+	check_frame(send_data(0, &a, 3), &mac_a, &a);
+	check_frame(send_data(0, &a2, 3), &mac_a, &a2);  /* same host, another port */
+	check_frame(send_data(0, &b, 3), &mac_b, &b);    /* another family */
+	check_frame(send_data(0, &b2, 3), &mac_b, &b2);
+	/* an IPv6 route keeps the last IPv4 headers' bytes it does not use */
+	check_frame(send_data(0, &a2, 3), &mac_a, &a2);
+}
+
+/* With several queues, each frame leaves on its next hop's. */
+Test(dpdk_tx, frames_leave_on_their_next_hops_queue)
+{
+	struct rf_addr a = v4(2, 5000), b = v4(3, 5000);
+
+	cr_assert_eq(rf_dpdk_tx_add_queue(&fx.tx, 0, 0, &fx.self, &fx.pools, true), 0);
+	cr_assert_eq(rf_dpdk_tx_add_queue(&fx.tx, 0, 1, &fx.self, &fx.pools, true), 1);
+	rf_dpdk_neigh_learn(&fx.tx, &a, &mac_a, 0, 1);
+	rf_dpdk_neigh_learn(&fx.tx, &b, &mac_b, 1, 1);
+	check_frame(send_data(0, &a, 0), &mac_a, &a);
+	check_frame(send_data(1, &b, 1), &mac_b, &b);
+	/* a is now reached on the other queue */
+	rf_dpdk_neigh_learn(&fx.tx, &a, &mac_a, 1, 2);
+	check_frame(send_data(1, &a, 0), &mac_a, &a);
+	cr_assert_eq(fx.tx.q[0].n, 1);
+	cr_assert_eq(fx.tx.q[1].n, 2);
+}
+
 Test(dpdk_tx, no_next_hop_is_a_counted_drop)
 {
 	struct rf_addr a = v4(2, 5000);
