@@ -75,7 +75,9 @@ for seq, ln, fl in rows:
     off += ln
 sys.exit(1)
 PY
-BACK=$(grep -m1 'source back' "$WORK/restart/seed.log" | cut -d' ' -f1)
+# the last return is the one from the kill: on a loaded host the first
+# connection may already have failed once and come back
+BACK=$(grep 'source back' "$WORK/restart/seed.log" | tail -1 | cut -d' ' -f1)
 check "restart: reconnected within 2 s of the source's return" python3 - "$RETURN_AT" "$BACK" <<'PY'
 import sys, datetime
 ret = float(sys.argv[1]); h, m, s = sys.argv[2].split(':')
@@ -84,7 +86,7 @@ back = now.replace(hour=int(h), minute=int(m), second=0, microsecond=0).timestam
 print(f'# back {back - ret:.2f} s after the source returned')
 sys.exit(0 if 0 <= back - ret <= 2.0 else 1)
 PY
-check "restart: the outage is logged once" test "$(awk '/source back/ { exit } /serving what is buffered/ { n++ } END { print n + 0 }' "$WORK/restart/seed.log")" -eq 1
+check "restart: the outage is logged once" test "$(awk '/serving what is buffered/ { n++ } /source back/ { last = n; n = 0 } END { print last + 0 }' "$WORK/restart/seed.log")" -eq 1
 
 # ---- a scriptable HTTP source for the rest ----
 make_ts 6 "$WORK/media.ts" 2>/dev/null
