@@ -15,8 +15,9 @@
  *   copy:      one single-segment mbuf per datagram, payload copied in.
  * The UDP checksum is always filled in (IPv6 needs it), from the payload's
  * sum computed once per chunk, not once per peer. Stream data to a session
- * takes the session's route: next hop, queue and header sums, built from
- * the neighbour table once, not looked up per frame.
+ * takes the session's route: next hop, queue, header sums and (IPv4) the
+ * headers themselves, built from the neighbour table once, not looked up
+ * and written field by field per frame.
  *
  * One rf_dpdk_tx belongs to one lcore: nothing here locks. The seed
  * worker (serve_dpdk.c) and the TX benchmark (tools/bench/seed_tx.c) share
