@@ -80,7 +80,8 @@
  *  - A group's SIGNATURE is awaited while its last chunk is the newest in
  *    the store (ingest appends, then signs); after that it is counted in
  *    sigs_missed and skipped. Repairs: RF_SEED_REPAIR_QUEUE per seed,
- *    RF_SEED_REPAIR_PER_SESSION per session, the rest repairs_missed.
+ *    RF_SEED_REPAIR_PER_SESSION per session, the rest repairs_missed; a
+ *    pump gives queued repairs a quarter of its room before live data.
  *  - Replies that do not fit the outbox are dropped and counted
  *    (out_overflow); rf_seed_timers() and rf_seed_drain() stop instead and
  *    resume on the next call.
@@ -101,6 +102,7 @@
 #define RF_SEED_OFFER_MS 1000 /* CANDIDATES again to sessions the seed still feeds */
 #define RF_SEED_REPAIR_QUEUE 1024
 #define RF_SEED_REPAIR_PER_SESSION 128
+#define RF_SEED_REPAIR_SHARE 4   /* repairs get 1/4 of each pump first */
 /* rf_seed_timers() looks at this many session slots per call at least
  * (and at least 1/8 of the table, so a sweep takes <= 8 calls), and moves
  * at most this many list entries in compaction. */
@@ -1632,6 +1634,11 @@ unsigned rf_seed_pump(struct rf_seed *s, uint64_t now_ms,
 		return 0;
 	if (store != s->store)
 		rf_seed_set_store(s, store);
+	/* Repairs first, in up to a quarter of the room: a live fan-out that
+	 * fills every pump (a worker at its limit) would otherwise leave them
+	 * queued until the queue overflowed and they were missed. Then live,
+	 * then repairs again in what is left. */
+	n = rf_pump_repairs(s, store, sigs, tx, n, max / RF_SEED_REPAIR_SHARE);
 	n = rf_pump_live(s, store, sigs, tx, n, max);
 	n = rf_pump_repairs(s, store, sigs, tx, n, max);
 	n = rf_pump_catchup(s, store, sigs, tx, n, max);

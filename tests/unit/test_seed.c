@@ -1400,6 +1400,47 @@ Test(seed, repair_queue_is_bounded)
 	cr_assert_eq(st()->repairs_sent, 1024);
 }
 
+/* A worker at its limit: the live fan-out alone would fill every pump.
+ * A queued repair still goes out in the next pump, and live keeps most
+ * of the room. */
+Test(seed, repairs_are_not_starved_by_a_full_live_fan_out)
+{
+	struct rf_seed_params p = defparams();
+	struct rf_msg m = { .type = RF_MSG_REPAIR };
+	unsigned peers = 8, live = 0, repairs = 0, n;
+	struct rf_addr a[8];
+
+	start_seed(&p);
+	publish(64);
+	for (unsigned i = 0; i < peers; i++) {
+		a[i] = peer_addr(i);
+		connect_peer(&a[i], i);
+		subscribe(&a[i], 0xf, live_edge());
+	}
+	pump_idle(64);
+	publish(32); /* 256 live frames waiting */
+	m.repair.base_seq = live_edge() - 40;
+	m.repair.mask = 1;
+	cr_assert_eq(send_msg(&a[3], m), RF_DROP_NONE);
+	fx.nrecs = 0;
+	n = pump_once(8);
+	cr_assert_eq(n, 8);
+	for (size_t i = 0; i < fx.nrecs; i++) {
+		if (!(fx.recs[i].flags & RF_FLAG_DATA_REPAIR)) {
+			live++;
+			continue;
+		}
+		if (fx.recs[i].kind == RF_SEED_TX_DATA) {
+			repairs++;
+			cr_assert_eq(fx.recs[i].seq, m.repair.base_seq);
+			cr_assert(rf_addr_equal(&fx.recs[i].dst, &a[3]));
+		}
+	}
+	cr_assert_eq(repairs, 1, "the repair went out in the first pump");
+	cr_assert_geq(live, 6, "live kept three quarters of the pump");
+	cr_assert_eq(st()->repairs_sent, 1);
+}
+
 Test(seed, keepalive_echoed_quality_stored)
 {
 	struct rf_seed_params p = defparams();

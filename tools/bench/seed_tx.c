@@ -12,6 +12,10 @@
  *
  *   bench_seed_tx EAL-options -- [options]    (as dpdk-testpmd: two lcores, one port)
  *
+ * With --repairs R, sessions in turn also ask, R times a second, for a
+ * chunk RF_B_REPAIR_BACK behind the newest sent, as peers that lost one
+ * would: the repairs go out between the live frames.
+ *
  * Progress on stderr ("pumping" when the measured window starts); the last
  * line on stdout is one JSON object. tools/bench/seed runs it against
  * dpdk-testpmd --forward-mode=txonly.
@@ -47,6 +51,10 @@
 #define RF_B_PAYLOADS 64
 #define RF_B_WARMUP_S 1.0
 #define RF_B_TIMER_MS 100
+/* A repair asks for the chunk this far behind the newest sent: about the
+ * round trip of a peer's loss detection at this benchmark's chunk rate,
+ * and not a multiple of RF_DPDK_CSUM_SLOTS. */
+#define RF_B_REPAIR_BACK 100
 
 struct rf_bench {
 	unsigned sessions;
@@ -55,6 +63,7 @@ struct rf_bench {
 	struct rte_ether_addr dst_mac;
 	int family;
 	uint8_t substreams, group;
+	unsigned repairs;             /* asked per second */
 
 	struct rf_dpdk_port port;
 	struct rf_dpdk_pools pools;
@@ -73,7 +82,7 @@ struct rf_bench {
 	int phase;                   /* 0 warm-up, 1 measuring, 2 stop */
 	uint64_t t0_tsc, t1_tsc;
 	struct rf_lcore_stats at0, at1;
-	uint64_t core_tx0, core_tx1;
+	struct rf_seed_stats core0, core1;
 };
 
 static void rf_usage(FILE *out)
@@ -86,7 +95,9 @@ static void rf_usage(FILE *out)
 		"                   the port takes chained mbufs)\n"
 		"  --dst-mac MAC    next hop of every session (default 02:00:00:00:00:02)\n"
 		"  --family 4|6     sessions' address family (default 4)\n"
-		"  --substreams K   (default 8)   --group-size G (default 16)\n");
+		"  --substreams K   (default 8)   --group-size G (default 16)\n"
+		"  --repairs R      repair requests per second, one chunk each, from the\n"
+		"                   sessions in turn (default 0)\n");
 }
 
 static int rf_parse(int argc, char **argv, struct rf_bench *b)
@@ -99,6 +110,7 @@ static int rf_parse(int argc, char **argv, struct rf_bench *b)
 		{ "family", required_argument, NULL, 'f' },
 		{ "substreams", required_argument, NULL, 'k' },
 		{ "group-size", required_argument, NULL, 'g' },
+		{ "repairs", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -150,6 +162,10 @@ static int rf_parse(int argc, char **argv, struct rf_bench *b)
 			if (rf_cli_uint(P, "--group-size", optarg, 1, RF_GROUP_MAX, &u))
 				return -EINVAL;
 			b->group = (uint8_t)u;
+			break;
+		case 'r':
+			if (rf_cli_uint(P, "--repairs", optarg, 0, 10000000, &b->repairs))
+				return -EINVAL;
 			break;
 		case 'h': rf_usage(stdout); exit(0);
 		default: return -EINVAL;
@@ -333,6 +349,27 @@ static int rf_seed_setup(struct rf_bench *b)
 
 /* ---- the TX lcore: what a seed worker does for stream data ---- */
 
+/* A REPAIR from the next session in turn for the chunk RF_B_REPAIR_BACK
+ * behind sent, as a peer that lost it asks (the core queues it; the
+ * frame goes out from rf_seed_pump() between the live ones). */
+static void rf_ask_repair(struct rf_bench *b, unsigned *turn, uint64_t sent, uint64_t now,
+			  struct rf_seed_outbox *out)
+{
+	struct rf_msg m = { .type = RF_MSG_REPAIR, .stream_id = b->key.stream_id };
+	uint8_t buf[RF_MAX_DATAGRAM];
+	struct rf_addr a;
+	int n;
+
+	rf_peer_addr(b, *turn, &a);
+	*turn = (*turn + 1) % b->sessions;
+	m.repair.base_seq = sent - RF_B_REPAIR_BACK;
+	m.repair.mask = 1;
+	n = rf_msg_encode(&m, buf, sizeof(buf));
+	out->count = 0;
+	if (n > 0)
+		rf_seed_input(b->seed, now, &a, buf, (size_t)n, out);
+}
+
 static int rf_tx_main(void *arg)
 {
 	struct rf_bench *b = arg;
@@ -341,7 +378,9 @@ static int rf_tx_main(void *arg)
 	uint64_t hz_ms = rte_get_tsc_hz() / 1000, tsc0 = rte_rdtsc(), ms0 = rf_unix_ms();
 	uint64_t next_timer = 0, phase_end = tsc0 + (uint64_t)(RF_B_WARMUP_S * 1000) * hz_ms;
 	uint64_t sent = b->sent_seq;
+	uint64_t repair_gap = b->repairs ? rte_get_tsc_hz() / b->repairs : 0, next_repair = tsc0;
 	struct rf_seed_outbox out;
+	unsigned turn = 0;
 	int phase = 0;
 
 	while (phase < 2) {
@@ -358,6 +397,8 @@ static int rf_tx_main(void *arg)
 				sent = desc[n - 1].seq;
 		} while (n == RF_DPDK_BURST && ++rounds < 8);
 		__atomic_store_n(&b->sent_seq, sent, __ATOMIC_RELAXED);
+		for (; repair_gap && tsc >= next_repair; next_repair += repair_gap)
+			rf_ask_repair(b, &turn, sent, now, &out);
 		while (b->drain_rx) { /* net_ring: whatever was sent, all of it */
 			uint16_t k = rte_eth_rx_burst(b->port.id, 0, rx, RF_DPDK_BURST);
 
@@ -376,12 +417,12 @@ static int rf_tx_main(void *arg)
 		if (tsc >= phase_end) {
 			if (phase == 0) {
 				b->at0 = b->stats;
-				b->core_tx0 = rf_seed_stats(b->seed)->tx_packets;
+				b->core0 = *rf_seed_stats(b->seed);
 				b->t0_tsc = tsc;
 				phase_end = tsc + (uint64_t)(b->seconds * 1000) * hz_ms;
 			} else {
 				b->at1 = b->stats;
-				b->core_tx1 = rf_seed_stats(b->seed)->tx_packets;
+				b->core1 = *rf_seed_stats(b->seed);
 				b->t1_tsc = tsc;
 			}
 			__atomic_store_n(&b->phase, ++phase, __ATOMIC_RELEASE);
@@ -454,7 +495,9 @@ static void rf_report(const struct rf_bench *b, uint64_t chunks)
 	double secs = (double)(b->t1_tsc - b->t0_tsc) / rte_get_tsc_hz();
 	uint64_t pkts = b->at1.tx_packets - b->at0.tx_packets;
 	uint64_t bytes = b->at1.tx_bytes - b->at0.tx_bytes;
-	uint64_t core = b->core_tx1 - b->core_tx0;
+	uint64_t core = b->core1.tx_packets - b->core0.tx_packets;
+	uint64_t asked = b->core1.repairs_asked - b->core0.repairs_asked;
+	uint64_t repaired = b->core1.repairs_sent - b->core0.repairs_sent;
 	uint64_t full = b->at1.dpdk_drops[RF_DPDK_DROP_TX_FULL] - b->at0.dpdk_drops[RF_DPDK_DROP_TX_FULL];
 	uint64_t other = 0;
 
@@ -469,11 +512,12 @@ static void rf_report(const struct rf_bench *b, uint64_t chunks)
 	printf("{\"pmd\": \"%s\", \"sessions\": %u, \"family\": %d, \"tx_path\": \"%s\", "
 	       "\"seconds\": %.3f, \"tx_packets\": %llu, \"pps\": %.0f, \"gbps\": %.3f, "
 	       "\"core_packets\": %llu, \"tx_full\": %llu, \"other_drops\": %llu, "
-	       "\"chunks\": %llu}\n",
+	       "\"chunks\": %llu, \"repairs_asked\": %llu, \"repairs_sent\": %llu}\n",
 	       b->port.driver, b->sessions, b->family, b->port.zerocopy ? "zerocopy" : "copy",
 	       secs, (unsigned long long)pkts, pkts / secs, bytes * 8 / secs / 1e9,
 	       (unsigned long long)core, (unsigned long long)full, (unsigned long long)other,
-	       (unsigned long long)chunks);
+	       (unsigned long long)chunks, (unsigned long long)asked,
+	       (unsigned long long)repaired);
 }
 
 int main(int argc, char **argv)
