@@ -102,7 +102,7 @@
 #define RF_SEED_OFFER_MS 1000 /* CANDIDATES again to sessions the seed still feeds */
 #define RF_SEED_REPAIR_QUEUE 1024
 #define RF_SEED_REPAIR_PER_SESSION 128
-#define RF_SEED_REPAIR_SHARE 4   /* repairs get 1/4 of each pump first */
+#define RF_SEED_REPAIR_SHARE_DIV 4 /* queued repairs first get up to 1/4 of a pump */
 /* rf_seed_timers() looks at this many session slots per call at least
  * (and at least 1/8 of the table, so a sweep takes <= 8 calls), and moves
  * at most this many list entries in compaction. */
@@ -1638,7 +1638,8 @@ unsigned rf_seed_pump(struct rf_seed *s, uint64_t now_ms,
 	 * fills every pump (a worker at its limit) would otherwise leave them
 	 * queued until the queue overflowed and they were missed. Then live,
 	 * then repairs again in what is left. */
-	n = rf_pump_repairs(s, store, sigs, tx, n, max / RF_SEED_REPAIR_SHARE);
+	n = rf_pump_repairs(s, store, sigs, tx, n,
+			    (max + RF_SEED_REPAIR_SHARE_DIV - 1) / RF_SEED_REPAIR_SHARE_DIV);
 	n = rf_pump_live(s, store, sigs, tx, n, max);
 	n = rf_pump_repairs(s, store, sigs, tx, n, max);
 	n = rf_pump_catchup(s, store, sigs, tx, n, max);

@@ -200,11 +200,12 @@ enum rf_drop rf_seed_input(struct rf_seed *s, uint64_t now_ms,
 			   const struct rf_addr *src, const uint8_t *pkt,
 			   size_t len, struct rf_seed_outbox *out);
 
-/* Fill tx[0..max) with stream data to send now: every chunk published in
- * store since the last pump to each session subscribed to its substream,
- * the SIGNATURE of each completed group, pending repairs, and bounded
- * catch-up for sessions that subscribed from an older sequence. Returns
- * the count; call again while it returns max. */
+/* Fill tx[0..max) with stream data to send now: pending repairs first, in
+ * up to a quarter of the room; every chunk published in store since the
+ * last pump to each session subscribed to its substream, the SIGNATURE of
+ * each completed group; more repairs; and bounded catch-up for sessions
+ * that subscribed from an older sequence. Returns the count; call again
+ * while it returns max. */
 unsigned rf_seed_pump(struct rf_seed *s, uint64_t now_ms,
 		      const struct rf_chunk_store *store,
 		      const struct rf_sig_ring *sigs, struct rf_seed_tx *tx,

@@ -376,8 +376,9 @@ static inline bool rf_route_is(const struct rf_dpdk_route *r, const struct rf_ad
 	       ((const struct rte_udp_hdr *)(ip + 1))->dst_port == rte_cpu_to_be_16(a->port);
 }
 
-/* Ethernet + IP + UDP headers at p, along route r from queue q, for a UDP
- * payload of plen bytes that sums to psum (unfolded is fine). */
+/* Ethernet + IP + UDP headers at p, along route r from queue q (the
+ * route's own: IPv6 headers come from q's template), for a UDP payload of
+ * plen bytes that sums to psum (unfolded is fine). */
 static inline void rf_route_write(uint8_t *p, const struct rf_dpdk_txq *q,
 				  const struct rf_dpdk_route *r, uint16_t plen, uint32_t psum)
 {
@@ -612,9 +613,9 @@ static struct rte_mbuf *rf_build_sig(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q
 	return m;
 }
 
-/* Always inlined into rf_dpdk_tx_seed's loop, as measured in
- * docs/BENCHMARKS.md: gcc inlines it unasked too, but with other register
- * choices that measured no better (8 pairs in a noisy phase: median 0.93). */
+/* Always inlined into rf_dpdk_tx_seed's loop: gcc inlines it unasked too,
+ * but with other register choices, and that build ran at 0.93 of this one
+ * (median of 8 interleaved pairs, in a noisy phase). */
 static __rte_always_inline struct rte_mbuf *
 rf_build_data(struct rf_dpdk_tx *x, struct rf_dpdk_txq *q, const struct rf_dpdk_route *r,
 	      const struct rf_dpdk_stream *st, const struct rf_seed_tx *t)
@@ -762,8 +763,9 @@ static inline void rf_route_prefetch(const struct rf_dpdk_stream *st, const stru
 void rf_dpdk_tx_seed(struct rf_dpdk_tx *x, const struct rf_dpdk_stream *st,
 		     const struct rf_seed_tx *tx, unsigned n)
 {
-	/* A worker has one TX queue, as a rule: then a frame's mbuf and
-	 * queue do not wait for its route to load (docs/BENCHMARKS.md). */
+	/* A worker has one TX queue, as a rule: then a frame's queue and mbuf
+	 * do not depend on the queue number read from its route
+	 * (docs/BENCHMARKS.md). Every route names queue 0 then. */
 	bool one_queue = x->nq == 1;
 
 	for (unsigned i = 0; i < n && i < RF_ROUTE_AHEAD; i++)

@@ -113,7 +113,7 @@ struct rf_dpdk_stream {
 	unsigned page_shift;
 	unsigned npages;
 	rte_iova_t *page_iova;
-	uint16_t data_plen;                /* a full chunk's DATA datagram */
+	uint16_t data_plen;                /* DATA datagram of the store's chunk_max */
 	uint32_t nroutes;
 	struct rf_dpdk_route *routes;
 };

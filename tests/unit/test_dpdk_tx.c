@@ -51,8 +51,9 @@ static void setup(void)
 	cr_assert_geq(rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv), 0);
 	cr_assert_eq(rte_eth_dev_get_port_by_name("net_null0", &fx.null_port), 0);
 	cr_assert_eq(fx.null_port, 0, "the queues below name port 0");
-	cr_assert_eq(rte_eth_dev_configure(0, 0, 1, &conf), 0);
-	cr_assert_eq(rte_eth_tx_queue_setup(0, 0, 256, 0, NULL), 0);
+	cr_assert_eq(rte_eth_dev_configure(0, 0, 2, &conf), 0);
+	for (uint16_t q = 0; q < 2; q++)
+		cr_assert_eq(rte_eth_tx_queue_setup(0, q, 256, 0, NULL), 0);
 	cr_assert_eq(rte_eth_dev_start(0), 0);
 	cr_assert_geq(sodium_init(), 0);
 	fx.self = (struct rf_dpdk_self){ .mac = { { 0x02, 0, 0, 0, 0, 0x1 } },
@@ -442,17 +443,23 @@ Test(dpdk_tx, route_follows_the_neighbour_table_and_the_slot)
  * family: a new peer in the slot gets its own headers. */
 Test(dpdk_tx, route_is_rebuilt_for_a_new_peer_in_the_slot)
 {
-	struct rf_addr a = v4(2, 5000), a2 = v4(2, 5002), b = v6(3, 5000), b2 = v6(4, 5000);
+	struct rf_addr a = v4(2, 5000), a2 = v4(2, 5002), a3 = v4(3, 5002);
+	struct rf_addr b = v6(3, 5000), b2 = v6(4, 5000);
 
 	cr_assert_eq(rf_dpdk_tx_add_queue(&fx.tx, 0, 0, &fx.self, &fx.pools, true), 0);
 	rf_dpdk_neigh_learn(&fx.tx, &a, &mac_a, 0, 1);
 	rf_dpdk_neigh_learn(&fx.tx, &b, &mac_b, 0, 1);
 	rf_dpdk_neigh_learn(&fx.tx, &b2, &mac_b, 0, 1);
+	rf_dpdk_neigh_learn(&fx.tx, &a3, &mac_b, 0, 1);
 	check_frame(send_data(0, &a, 3), &mac_a, &a);
 	check_frame(send_data(0, &a2, 3), &mac_a, &a2);  /* same host, another port */
+	check_frame(send_data(0, &a3, 3), &mac_b, &a3);  /* same port, another host */
+	check_frame(send_data(0, &a2, 3), &mac_a, &a2);
 	check_frame(send_data(0, &b, 3), &mac_b, &b);    /* another family */
 	check_frame(send_data(0, &b2, 3), &mac_b, &b2);
-	/* an IPv6 route keeps the last IPv4 headers' bytes it does not use */
+	/* an IPv6 route keeps the bytes of the last IPv4 headers past its
+	 * own fields (the union in struct rf_dpdk_route): a2's address and
+	 * port; only the family tells them apart */
 	check_frame(send_data(0, &a2, 3), &mac_a, &a2);
 }
 

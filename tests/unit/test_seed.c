@@ -1441,6 +1441,38 @@ Test(seed, repairs_are_not_starved_by_a_full_live_fan_out)
 	cr_assert_eq(st()->repairs_sent, 1);
 }
 
+/* A pump of 4 gives the repair one place: its SIGNATURE is owed, and
+ * leads the next pump, after its data and before more live frames. */
+Test(seed, a_repair_signature_owed_at_the_share_leads_the_next_pump)
+{
+	struct rf_seed_params p = defparams();
+	struct rf_msg m = { .type = RF_MSG_REPAIR };
+	struct rf_addr a = peer_addr(1), b = peer_addr(2);
+
+	start_seed(&p);
+	publish(64);
+	connect_peer(&a, 1);
+	connect_peer(&b, 2);
+	subscribe(&a, 0xf, live_edge());
+	subscribe(&b, 0xf, live_edge());
+	pump_idle(64);
+	publish(32);
+	m.repair.base_seq = live_edge() - 40;
+	m.repair.mask = 1;
+	cr_assert_eq(send_msg(&a, m), RF_DROP_NONE);
+	fx.nrecs = 0;
+	cr_assert_eq(pump_once(4), 4);
+	cr_assert_eq(fx.recs[0].kind, RF_SEED_TX_DATA);
+	cr_assert(fx.recs[0].flags & RF_FLAG_DATA_REPAIR);
+	for (size_t i = 1; i < 4; i++)
+		cr_assert_eq(fx.recs[i].flags & RF_FLAG_DATA_REPAIR, 0, "then live");
+	cr_assert_eq(pump_once(4), 4);
+	cr_assert_eq(fx.recs[4].kind, RF_SEED_TX_SIGNATURE);
+	cr_assert(fx.recs[4].flags & RF_FLAG_DATA_REPAIR);
+	cr_assert(rf_addr_equal(&fx.recs[4].dst, &a));
+	check_sig(fx.recs[4].sig_msg, fx.recs[4].sig_len, group_last(m.repair.base_seq));
+}
+
 Test(seed, keepalive_echoed_quality_stored)
 {
 	struct rf_seed_params p = defparams();
