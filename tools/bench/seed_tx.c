@@ -51,9 +51,10 @@
 #define RF_B_PAYLOADS 64
 #define RF_B_WARMUP_S 1.0
 #define RF_B_TIMER_MS 100
-/* A repair asks for the chunk this far behind the newest sent: about the
- * round trip of a peer's loss detection at this benchmark's chunk rate,
- * and not a multiple of RF_DPDK_CSUM_SLOTS. */
+/* A repair asks for the chunk this far behind the newest sent: older
+ * than any chunk the live fan-out is on, and not a multiple of
+ * RF_DPDK_CSUM_SLOTS behind, so it never takes the live chunk's sums
+ * slot. */
 #define RF_B_REPAIR_BACK 100
 
 struct rf_bench {
